@@ -1,0 +1,5 @@
+"""Raw public data, cleaned tables and their splits."""
+
+from retention_assets.data.assets import assets
+
+__all__ = ["assets"]

@@ -1,0 +1,7 @@
+"""Experiment-config section for the `decision` domain."""
+
+from resources.config import StrictModel
+
+
+class DecisionConfig(StrictModel):
+    pass

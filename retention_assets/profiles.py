@@ -1,0 +1,29 @@
+"""Resources per profile. ``local``: disk and subprocesses; ``gcp``: a GCS bucket and Vertex AI.
+
+Both profiles are driven by the same experiment config: its ``storage.root`` is a directory or
+``gs://bucket/prefix``, and ``compute.backend`` says where heavy steps run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from retention_assets.settings import DEFAULT_CONFIG, PROJECT_ROOT, ExperimentConfig, ExperimentResource
+from resources.storage.io_managers import ArtifactStoreResource, TableIOManager
+
+
+def _storage_root(config: ExperimentConfig) -> str:
+    root = config.storage.root
+    if config.storage.is_gcs:
+        return root
+    path = Path(root).expanduser()
+    return str(path if path.is_absolute() else PROJECT_ROOT / path)
+
+
+def build_resources(config: ExperimentConfig, config_path: str | None = None) -> dict:
+    root = _storage_root(config)
+    return {
+        "experiment": ExperimentResource(config_path=str(Path(config_path or DEFAULT_CONFIG).resolve())),
+        "io_manager": TableIOManager(root=root),
+        "artifact_store": ArtifactStoreResource(root=root, cache_dir=config.data.cache_dir),
+    }
