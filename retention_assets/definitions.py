@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from retention_assets import data, decision, evaluation, llm, tabular
+from retention_assets import automation, data, decision, evaluation, llm, tabular
 from retention_assets.jobs import jobs
 from retention_assets.profiles import build_resources
 from retention_assets.settings import load_config
 
-DOMAINS = [data, tabular, llm, decision, evaluation]
+DOMAINS = [data, tabular, llm, decision, evaluation, automation]
 
 
 def build_definitions(config_path: str | None = None) -> dg.Definitions:
