@@ -32,7 +32,7 @@ COLUMNS = (
     [Column(name, "int") for name in _NUMERIC_INT]
     + [Column(name, "float") for name in _NUMERIC_FLOAT]
     + [Column(name) for name in CATEGORICAL]
-    + [Column(LABEL, "int", mapping=(("yes", "1"), ("no", "0")))]
+    + [Column(LABEL, "int", allowed=frozenset({"0", "1"}), mapping=(("yes", "1"), ("no", "0")))]
 )
 NUMERIC = [n for n in _NUMERIC_INT + _NUMERIC_FLOAT if n not in LEAKY]
 FEATURES = CATEGORICAL + NUMERIC

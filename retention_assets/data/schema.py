@@ -18,7 +18,7 @@ Kind = Literal["str", "int", "float"]
 class Column:
     name: str
     kind: Kind = "str"
-    # For a str column: the allowed values. For an int column with two values: a 0/1 label.
+    # The allowed values (after ``mapping``), e.g. {"0", "1"} for a label; None allows any.
     allowed: frozenset[str] | None = None
     # Values mapped before typing, e.g. {"Yes": "1", "No": "0"} for a label.
     mapping: tuple[tuple[str, str], ...] = ()
@@ -41,10 +41,16 @@ def read_table(data: bytes, path: str, columns: list[Column], sep: str = ",") ->
     missing = [c.name for c in columns if c.name not in frame.columns]
     if missing:
         raise DataError(path, f"missing column(s) {missing}; found {list(frame.columns)}")
+    # A file cut off mid-line lacks its final newline: an error in that last row is the cut.
+    cut_row = len(frame) - 1 if not data.endswith((b"\n", b"\r")) else None
     _check_complete_rows(frame, path, columns)
     for column in columns:
-        frame[column.name] = _typed(frame[column.name], path, column)
+        frame[column.name] = _typed(frame[column.name], path, column, cut_row)
     return frame
+
+
+def _truncation_hint(row: int, cut_row: int | None) -> str:
+    return " (the last line is cut short: the file looks truncated)" if row == cut_row else ""
 
 
 def _check_complete_rows(frame: pd.DataFrame, path: str, columns: list[Column]) -> None:
@@ -55,23 +61,26 @@ def _check_complete_rows(frame: pd.DataFrame, path: str, columns: list[Column]) 
     if bad_rows.any():
         row = int(bad_rows.idxmax())
         cols = [c for c in required if blank.at[row, c]]
-        hint = " (the file looks truncated)" if row == len(frame) - 1 else ""
+        hint = _truncation_hint(row, len(frame) - 1)  # a short last row is where the file was cut
         raise DataError(
             path, f"row {row + 2} has no value in column(s) {cols}{hint}; {int(bad_rows.sum())} such row(s)"
         )
 
 
-def _typed(series: pd.Series, path: str, column: Column) -> pd.Series:
+def _typed(series: pd.Series, path: str, column: Column, cut_row: int | None = None) -> pd.Series:
     values = series.str.strip()
     if column.mapping:
         values = values.replace(dict(column.mapping))
+    if column.allowed is not None:
+        unexpected = sorted(set(values.unique()) - column.allowed - ({""} if column.blank_ok else set()))
+        if unexpected:
+            row = int(values.isin(unexpected).idxmax())
+            raise DataError(
+                path,
+                f"column {column.name!r} has unexpected value(s) {unexpected[:5]} (first in row {row + 2}); "
+                f"allowed {sorted(column.allowed)}{_truncation_hint(row, cut_row)}",
+            )
     if column.kind == "str":
-        if column.allowed is not None:
-            unexpected = sorted(set(values.unique()) - column.allowed - ({""} if column.blank_ok else set()))
-            if unexpected:
-                raise DataError(
-                    path, f"column {column.name!r} has unexpected value(s) {unexpected[:5]}; allowed {sorted(column.allowed)}"
-                )
         return values
     numbers = pd.to_numeric(values.where(values != ""), errors="coerce")
     bad = numbers.isna() & (values != "")
@@ -80,7 +89,7 @@ def _typed(series: pd.Series, path: str, column: Column) -> pd.Series:
         raise DataError(
             path,
             f"column {column.name!r} must be {column.kind}, row {row + 2} has {series.iloc[row]!r} "
-            f"({int(bad.sum())} bad value(s))",
+            f"({int(bad.sum())} bad value(s)){_truncation_hint(row, cut_row)}",
         )
     if column.kind == "int":
         if (numbers.dropna() % 1 != 0).any():

@@ -40,7 +40,7 @@ COLUMNS = [
     Column("MonthlyCharges", "float"),
     # Blank for 11 brand-new customers (tenure 0) in the IBM file: counted and dropped.
     Column("TotalCharges", "float", blank_ok=True),
-    Column(LABEL, "int", mapping=_YES_NO_LABEL),
+    Column(LABEL, "int", allowed=frozenset({"0", "1"}), mapping=_YES_NO_LABEL),
 ]
 
 CATEGORICAL = [c.name for c in COLUMNS if c.kind == "str" and c.name != ID]
