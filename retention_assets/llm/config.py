@@ -1,7 +1,140 @@
-"""Experiment-config section for the `llm` domain."""
+"""Experiment-config section for the `llm` domain: base model, LoRA, SFT, reward model, PPO, rules.
+
+Every number the three training steps use lives here, so a step's behaviour is fully described
+by the YAML and the params a step receives are ``LLMConfig.model_dump()`` (plain JSON).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
 
 from resources.config import StrictModel
 
 
+class ModelSource(StrictModel):
+    """Where the base model comes from: a Hugging Face id, a local directory, a ``gs://`` prefix
+    or a ``.gguf`` file. ``${VAR}`` is expanded (e.g. ``${RETENTION_MIRROR}``)."""
+
+    source: str = "facebook/opt-350m"
+    # The tokenizer's source when it is not next to the weights; defaults to ``source``.
+    tokenizer: str | None = None
+    # Generation and scoring stop here: prompts are cut from the left, responses from the right.
+    max_length: int = Field(512, ge=16)
+
+
+class LoraSettings(StrictModel):
+    r: int = Field(16, ge=1)
+    alpha: int = Field(32, ge=1)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    # None: peft's default per architecture (OPT, Llama: q_proj, v_proj).
+    target_modules: list[str] | None = None
+
+
+class SFTSettings(StrictModel):
+    lora: LoraSettings = LoraSettings()
+    learning_rate: float = Field(2e-4, gt=0)
+    batch_size: int = Field(8, ge=1)
+    epochs: int = Field(1, ge=1)
+    # Optimiser steps cap (None: every batch of every epoch); keeps local runs short.
+    max_steps: int | None = Field(None, ge=1)
+    # Only the best-ranked reply of each prompt (OASST1 rank 0) is a demonstration.
+    best_reply_only: bool = True
+    max_train_pairs: int | None = Field(None, ge=1)
+    max_eval_pairs: int | None = Field(None, ge=1)
+    seed: int = 0
+
+
+class RewardSettings(StrictModel):
+    lora: LoraSettings = LoraSettings()
+    learning_rate: float = Field(1e-4, gt=0)
+    batch_size: int = Field(8, ge=1)
+    epochs: int = Field(1, ge=1)
+    max_steps: int | None = Field(None, ge=1)
+    max_train_pairs: int | None = Field(None, ge=1)
+    max_eval_pairs: int | None = Field(None, ge=1)
+    # The reward-model anchor the issue gives for OPT-350m on HH-RLHF is 0.60-0.65 held-out accuracy.
+    min_eval_accuracy: float = Field(0.5, ge=0, le=1)
+    seed: int = 0
+
+
+class KLSettings(StrictModel):
+    """Adaptive KL controller of Ziegler et al. 2019 ("Fine-Tuning Language Models from Human
+    Preferences", section 2.2): beta_{t+1} = beta_t (1 + K_beta e_t),
+    e_t = clip(KL_t / target - 1, -0.2, 0.2), K_beta = n_t / horizon. Their defaults are
+    target 6 nats, horizon 10000 episodes; lm-human-preference-details uses init 0.15."""
+
+    init_beta: float = Field(0.15, ge=0)
+    target: float | None = Field(6.0, gt=0)  # None: fixed beta
+    horizon: int = Field(10_000, ge=1)
+    error_clip: float = Field(0.2, gt=0)
+
+
+class PPOSettings(StrictModel):
+    """PPO hyperparameters, as in CleanRL / lm-human-preference-details."""
+
+    lora: LoraSettings = LoraSettings()
+    learning_rate: float = Field(1e-5, gt=0)
+    steps: int = Field(20, ge=1)  # one step = one batch of rollouts, then ppo_epochs of updates
+    rollouts_per_step: int = Field(16, ge=1)
+    minibatch_size: int = Field(8, ge=1)
+    ppo_epochs: int = Field(4, ge=1)
+    max_new_tokens: int = Field(48, ge=1)
+    temperature: float = Field(0.7, gt=0)
+    gamma: float = Field(1.0, gt=0, le=1)
+    lam: float = Field(0.95, ge=0, le=1)
+    clip_range: float = Field(0.2, gt=0)
+    clip_range_value: float = Field(0.2, gt=0)
+    value_coef: float = Field(0.1, ge=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    kl: KLSettings = KLSettings()
+    # Score added when a response never ends (lm-human-preference-details penalises truncation).
+    no_eos_penalty: float | None = None
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _minibatches_fit(self) -> "PPOSettings":
+        if self.rollouts_per_step % self.minibatch_size:
+            raise ValueError(
+                f"rollouts_per_step ({self.rollouts_per_step}) must be a multiple of minibatch_size ({self.minibatch_size})"
+            )
+        return self
+
+
+class Offer(StrictModel):
+    name: str
+    # The discount the message may mention, in percent; None for a non-monetary offer.
+    discount_percent: int | None = Field(None, ge=1, le=100)
+    # Words that show the message mentions this offer (case-insensitive).
+    keywords: list[str] = Field(min_length=1)
+
+
+DEFAULT_OFFERS = [
+    Offer(name="a 20% discount on the next three monthly bills", discount_percent=20, keywords=["20%", "discount"]),
+    Offer(name="a free upgrade to premium tech support for six months", keywords=["tech support", "upgrade"]),
+    Offer(name="a switch to a one-year contract at 10% off", discount_percent=10, keywords=["10%", "one-year", "contract"]),
+]
+
+
+class RulesSettings(StrictModel):
+    """What a retention message may not do; the asset check fails above ``max_violation_rate``."""
+
+    max_words: int = Field(120, ge=1)
+    banned_phrases: list[str] = [
+        "guarantee", "act now", "last chance", "risk-free", "you will regret", "final warning",
+    ]  # fmt: skip
+    # Customer fields whose values must never be echoed back (personal data).
+    personal_fields: list[str] = ["customerID", "TotalCharges", "MonthlyCharges", "PaymentMethod"]
+    max_violation_rate: float = Field(0.2, ge=0, le=1)
+    # Messages generated for the gate (from held-out customers).
+    probe_customers: int = Field(16, ge=1)
+
+
 class LLMConfig(StrictModel):
-    pass
+    model: ModelSource = ModelSource()
+    sft: SFTSettings = SFTSettings()
+    reward: RewardSettings = RewardSettings()
+    ppo: PPOSettings = PPOSettings()
+    offers: list[Offer] = Field(DEFAULT_OFFERS, min_length=1)
+    rules: RulesSettings = RulesSettings()
+    # Torch intra-op threads for a step (0: torch's default).
+    torch_threads: int = Field(0, ge=0)

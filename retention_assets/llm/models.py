@@ -1,0 +1,102 @@
+"""Loading base models and tokenizers from any source, and attaching LoRA adapters.
+
+A source is a Hugging Face id, a local directory, a ``gs://`` prefix (downloaded once into the
+cache) or a ``.gguf`` file (transformers dequantises it to ordinary torch weights).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from peft import LoraConfig, PeftModel, TaskType, get_peft_model
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+
+from retention_assets.llm.config import LoraSettings, ModelSource
+
+
+class ModelSourceError(ValueError):
+    """A model source that cannot be resolved; the message names it."""
+
+
+def resolve(source: str) -> tuple[str, dict]:
+    """``(path_or_id, extra from_pretrained kwargs)`` for a model source."""
+    expanded = os.path.expandvars(source)
+    if "$" in expanded:
+        raise ModelSourceError(f"model source {source!r}: an environment variable in it is not set")
+    if expanded.startswith("gs://"):
+        return str(_download_gcs(expanded)), {}
+    path = Path(expanded).expanduser()
+    if expanded.endswith(".gguf"):
+        if not path.is_file():
+            raise ModelSourceError(f"model source {source!r}: GGUF file {path} does not exist")
+        return str(path.parent), {"gguf_file": path.name}
+    if path.is_absolute() or expanded.startswith("."):
+        if not path.is_dir():
+            raise ModelSourceError(f"model source {source!r}: directory {path} does not exist")
+        return str(path), {}
+    return expanded, {}  # a Hugging Face id
+
+
+def _download_gcs(uri: str) -> Path:
+    from resources.storage.object_store import open_store
+
+    store = open_store(uri)
+    keys = store.list("")
+    if not keys:
+        raise ModelSourceError(f"model source {uri}: no files under this prefix")
+    target = Path(tempfile.gettempdir()) / "retention-models" / uri.removeprefix("gs://").replace("/", "_")
+    for key in keys:
+        path = target / key
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(store.get_bytes(key))
+    return target
+
+
+def load_tokenizer(model: ModelSource):
+    path, extra = resolve(model.tokenizer or model.source)
+    tokenizer = AutoTokenizer.from_pretrained(path, **extra)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_causal_lm(model: ModelSource, tokenizer) -> torch.nn.Module:
+    path, extra = resolve(model.source)
+    lm = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, **extra)
+    lm.config.pad_token_id = tokenizer.pad_token_id
+    return lm
+
+
+def load_sequence_classifier(model: ModelSource, tokenizer) -> torch.nn.Module:
+    """The base model with a fresh scalar score head (``num_labels=1``)."""
+    path, extra = resolve(model.source)
+    clf = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=torch.float32, **extra)
+    clf.config.pad_token_id = tokenizer.pad_token_id
+    return clf
+
+
+def lora_config(settings: LoraSettings, task: TaskType) -> LoraConfig:
+    # For SEQ_CLS peft adds the score head to modules_to_save, so it is trained and saved in full.
+    return LoraConfig(
+        task_type=task, r=settings.r, lora_alpha=settings.alpha,
+        lora_dropout=settings.dropout, target_modules=settings.target_modules,
+    )  # fmt: skip
+
+
+def with_lora(model: torch.nn.Module, settings: LoraSettings, task: TaskType) -> PeftModel:
+    return get_peft_model(model, lora_config(settings, task))
+
+
+def load_sft_model(model: ModelSource, tokenizer, adapter_dir: Path) -> torch.nn.Module:
+    """The base model with the SFT adapter merged in: the start of PPO and its frozen reference."""
+    base = load_causal_lm(model, tokenizer)
+    return PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+
+
+def set_threads(threads: int) -> None:
+    if threads:
+        torch.set_num_threads(threads)
