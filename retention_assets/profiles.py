@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from retention_assets.settings import DEFAULT_CONFIG, PROJECT_ROOT, ExperimentConfig, ExperimentResource
+from resources.compute import build_compute
 from resources.storage.io_managers import ArtifactStoreResource, TableIOManager
 
 
@@ -22,8 +23,10 @@ def _storage_root(config: ExperimentConfig) -> str:
 
 def build_resources(config: ExperimentConfig, config_path: str | None = None) -> dict:
     root = _storage_root(config)
+    resolved_path = str(Path(config_path or DEFAULT_CONFIG).resolve())
     return {
-        "experiment": ExperimentResource(config_path=str(Path(config_path or DEFAULT_CONFIG).resolve())),
+        "experiment": ExperimentResource(config_path=resolved_path),
         "io_manager": TableIOManager(root=root),
         "artifact_store": ArtifactStoreResource(root=root, cache_dir=config.data.cache_dir),
+        "compute": build_compute(config.compute, artifact_root=root, config_path=resolved_path),
     }

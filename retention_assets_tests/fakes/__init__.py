@@ -1,0 +1,1 @@
+"""Fakes of external services the tests talk to over loopback (never of our own code)."""
