@@ -123,13 +123,13 @@ class ArtifactStore:
         return ArtifactRef(name=name, version=version, uri=self.store.uri(f"artifacts/{name}/{version}"))
 
     def fetch(self, ref: ArtifactRef) -> Path:
-        """A local directory holding the verified files of ``ref``.
+        """A local directory holding the verified files of ``ref`` and its manifest.
 
         Raises ``CorruptArtifactError`` naming the file when a file is missing, extra or does
         not match its manifest hash.
         """
         prefix = f"artifacts/{ref.name}/{ref.version}"
-        manifest = self._manifest(ref, prefix)
+        raw, manifest = self._manifest(ref, prefix)
         if isinstance(self.store, LocalObjectStore):
             directory = Path(self.store.uri(prefix))
             self._verify(ref, directory, manifest)
@@ -142,22 +142,36 @@ class ArtifactStore:
             except CorruptArtifactError:
                 shutil.rmtree(directory)
         tmp = Path(tempfile.mkdtemp(prefix=f".{ref.version}.", dir=self._ensure(directory.parent)))
-        for rel in manifest:
-            target = tmp / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(self.store.get_bytes(f"{prefix}/{rel}"))
-        self._verify(ref, tmp, manifest)
-        tmp.rename(directory)
+        try:
+            for rel in manifest:
+                target = tmp / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    target.write_bytes(self.store.get_bytes(f"{prefix}/{rel}"))
+                except FileNotFoundError:
+                    raise CorruptArtifactError(f"artifact {ref.uri}: missing file(s) {[rel]}") from None
+            (tmp / MANIFEST).write_bytes(raw)
+            self._verify(ref, tmp, manifest)
+            tmp.rename(directory)
+        except OSError:
+            if not directory.is_dir():  # else a concurrent fetch put the same verified files there
+                raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         return directory
 
-    def _manifest(self, ref: ArtifactRef, prefix: str) -> dict[str, dict]:
+    def _manifest(self, ref: ArtifactRef, prefix: str) -> tuple[bytes, dict[str, dict]]:
+        """The manifest's bytes and its ``files`` table."""
         try:
             raw = self.store.get_bytes(f"{prefix}/{MANIFEST}")
         except FileNotFoundError:
             raise CorruptArtifactError(
                 f"artifact {ref.uri} has no {MANIFEST}: it was never published, or was cut off"
             ) from None
-        return json.loads(raw)["files"]
+        try:
+            return raw, json.loads(raw)["files"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CorruptArtifactError(f"artifact {ref.uri}: {MANIFEST} is unreadable ({exc})") from None
 
     @staticmethod
     def _verify(ref: ArtifactRef, directory: Path, manifest: dict[str, dict]) -> None:
@@ -165,6 +179,9 @@ class ArtifactStore:
         missing = sorted(set(manifest) - present)
         if missing:
             raise CorruptArtifactError(f"artifact {ref.uri}: missing file(s) {missing}")
+        extra = sorted(present - set(manifest))
+        if extra:
+            raise CorruptArtifactError(f"artifact {ref.uri}: file(s) {extra} are not in its {MANIFEST}")
         for rel, entry in manifest.items():
             actual = sha256_bytes((directory / rel).read_bytes())
             if actual != entry["sha256"]:

@@ -40,7 +40,14 @@ class TableIOManager(dg.ConfigurableIOManager):
             store.put_bytes(key, buffer.getvalue())
         else:
             key = self._key(context.asset_key, ".json")
-            store.put_bytes(key, json.dumps(_to_jsonable(obj), indent=2, sort_keys=True).encode())
+            try:
+                data = json.dumps(_to_jsonable(obj), indent=2, sort_keys=True).encode()
+            except (TypeError, ValueError) as exc:
+                raise TypeError(
+                    f"asset {context.asset_key.to_user_string()}: cannot store a {type(obj).__name__} "
+                    f"({exc}); return a DataFrame, an ArtifactRef or JSON-serialisable data (never pickle)"
+                ) from exc
+            store.put_bytes(key, data)
         context.add_output_metadata({"uri": dg.MetadataValue.path(store.uri(key))})
 
     def load_input(self, context: dg.InputContext):
@@ -67,8 +74,7 @@ def _to_jsonable(obj):
         return obj.to_dict()
     if is_dataclass(obj):
         raise TypeError(f"{type(obj).__name__} is not storable: return a dict or an ArtifactRef")
-    json.dumps(obj)  # raises TypeError for anything JSON cannot hold; never fall back to pickle
-    return obj
+    return obj  # json.dumps refuses anything JSON cannot hold; never fall back to pickle
 
 
 class ArtifactStoreResource(dg.ConfigurableResource):

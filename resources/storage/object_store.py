@@ -7,6 +7,7 @@ local and the ``gs://`` paths share every line of logic above it. The GCS client
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from abc import ABC, abstractmethod
@@ -87,6 +88,20 @@ class LocalObjectStore(ObjectStore):
     def delete_prefix(self, prefix: str) -> None:
         for key in reversed(self.list(prefix)):
             self._path(key).unlink(missing_ok=True)
+        # Directories are implicit, as in a bucket: remove the ones the deletion emptied.
+        base = self._path(prefix) if prefix else self._base
+        if not base.is_dir():
+            return
+        # A concurrent writer may refill a directory between the check and rmdir: then keep it.
+        for directory in sorted((p for p in base.rglob("*") if p.is_dir()), reverse=True):  # deepest first
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        while base != self._base:
+            try:
+                base.rmdir()
+            except OSError:
+                break
+            base = base.parent
 
 
 class GCSObjectStore(ObjectStore):
@@ -120,7 +135,8 @@ class GCSObjectStore(ObjectStore):
         return self._bucket.blob(self._name(key)).exists()
 
     def list(self, prefix: str) -> list[str]:
-        full = self._name(prefix)
+        # "a/b" lists a/b/..., not a/bc/...: keys under the prefix as under a directory.
+        full = self._name(prefix.rstrip("/") + "/") if prefix else self._name("")
         strip = len(self._prefix) + 1 if self._prefix else 0
         return sorted(blob.name[strip:] for blob in self._client.list_blobs(self._bucket, prefix=full))
 
