@@ -14,7 +14,7 @@ from typing import Literal
 
 import dagster as dg
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from retention_assets.decision.config import DecisionConfig
 from retention_assets.llm.config import LLMConfig
@@ -59,6 +59,14 @@ class TableExpectation(StrictModel):
     min_label_rate: float | None = Field(None, ge=0, le=1)
     max_label_rate: float | None = Field(None, ge=0, le=1)
 
+    @model_validator(mode="after")
+    def _ordered(self) -> "TableExpectation":
+        if self.min_rows > self.max_rows:
+            raise ValueError(f"min_rows ({self.min_rows}) exceeds max_rows ({self.max_rows})")
+        if None not in (self.min_label_rate, self.max_label_rate) and self.min_label_rate > self.max_label_rate:
+            raise ValueError(f"min_label_rate ({self.min_label_rate}) exceeds max_label_rate ({self.max_label_rate})")
+        return self
+
 
 # Ranges around the public files' counts (README of the mirror); bring-your-own data overrides them.
 DEFAULT_EXPECTATIONS = {
@@ -87,6 +95,14 @@ class DataConfig(StrictModel):
     shp2_min_score_ratio: float = Field(2.0, ge=1.0)
     splits: SplitConfig = SplitConfig()
     expectations: dict[str, TableExpectation] = DEFAULT_EXPECTATIONS
+
+    @field_validator("expectations")
+    @classmethod
+    def _known_assets(cls, value: dict[str, TableExpectation]) -> dict[str, TableExpectation]:
+        unknown = sorted(set(value) - set(DEFAULT_EXPECTATIONS))
+        if unknown:
+            raise ValueError(f"no data asset named {unknown}; known: {sorted(DEFAULT_EXPECTATIONS)}")
+        return value
 
     def expectation(self, asset: str) -> TableExpectation:
         return {**DEFAULT_EXPECTATIONS, **self.expectations}[asset]
