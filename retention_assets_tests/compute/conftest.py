@@ -18,6 +18,15 @@ PROBE_MODULE = "resources.compute.churn_probe"
 SLEEPY_MODULE = "retention_assets_tests.compute.sleepy_step"
 
 
+@pytest.fixture(autouse=True)
+def short_pipes_grace(monkeypatch):
+    """Dagster's readers wait 10 s after a session closes for messages that may still come; a
+    job that never started (or was killed) sends none, so the tests wait 1 s instead."""
+    import dagster._core.pipes.utils as pipes_utils
+
+    monkeypatch.setattr(pipes_utils, "WAIT_FOR_LOGS_AFTER_EXECUTION_INTERVAL", 1)
+
+
 @pytest.fixture
 def fake_vertex(gcs_emulator, tmp_path):
     """The fake Vertex API; its "containers" see the GCS emulator and this checkout, as the image would."""
