@@ -62,6 +62,28 @@ def _read(experiment: ExperimentResource, source: str, uri: str | None) -> tuple
     }
 
 
+def _stored_if_checks_pass(frame: pd.DataFrame, metadata: dict, checks: list[dg.AssetCheckResult], source: str):
+    """The output and its check results; when a (blocking) check fails, only the results.
+
+    Every check here is blocking. Checking before the output is stored means a failed check
+    leaves the last good table in place, consistent with its downstream splits, instead of
+    overwriting it with a table nothing downstream may use.
+    """
+    failed = {
+        c.check_name: ", ".join(f"{key}={value.value}" for key, value in c.metadata.items())
+        for c in checks
+        if not c.passed
+    }
+    if failed:
+        yield from checks
+        raise dg.Failure(
+            description=f"{source}: check(s) failed ({'; '.join(f'{k}: {v}' for k, v in failed.items())}), "
+            "so the table was not stored; the last good materialization is kept"
+        )
+    yield dg.Output(frame, metadata=metadata)
+    yield from checks
+
+
 def _table_metadata(frame: pd.DataFrame, **extra) -> dict:
     return {
         "dagster/row_count": len(frame),
@@ -81,16 +103,14 @@ def telco_customers(experiment: ExperimentResource):
     config = experiment.config.data
     data, path, provenance = _read(experiment, "telco", config.telco_uri)
     frame, dropped = telco.parse_telco(data, path)
-    yield dg.Output(
-        frame,
-        metadata=_table_metadata(
-            frame, raw_rows=len(frame) + dropped, dropped_blank_total_charges=dropped,
-            churn_rate=float(frame[telco.LABEL].mean()), **provenance,
-        ),
+    metadata = _table_metadata(
+        frame, raw_rows=len(frame) + dropped, dropped_blank_total_charges=dropped,
+        churn_rate=float(frame[telco.LABEL].mean()), **provenance,
     )  # fmt: skip
-    yield from table_check_results(
+    checks = table_check_results(
         frame, [c.name for c in telco.COLUMNS], telco.ID, config.expectation("telco_customers"), telco.LABEL
     )
+    yield from _stored_if_checks_pass(frame, metadata, checks, path)
 
 
 @dg.asset(
@@ -105,20 +125,19 @@ def bank_contacts(experiment: ExperimentResource):
     config = experiment.config.data
     data, path, provenance = _read(experiment, "bank", config.bank_uri)
     frame = bank.parse_bank(data, path)
-    yield dg.Output(
-        frame,
-        metadata=_table_metadata(
-            frame, subscription_rate=float(frame[bank.LABEL].mean()),
-            model_features=dg.MetadataValue.json(bank.FEATURES), **provenance,
-        ),
+    metadata = _table_metadata(
+        frame, subscription_rate=float(frame[bank.LABEL].mean()),
+        model_features=dg.MetadataValue.json(bank.FEATURES), **provenance,
     )  # fmt: skip
-    yield from table_check_results(
-        frame, [c.name for c in bank.COLUMNS], bank.ID, config.expectation("bank_contacts"), bank.LABEL
-    )
     leaked = [f for f in bank.FEATURES if any(leak in f for leak in bank.LEAKY)]
-    yield dg.AssetCheckResult(
-        check_name="no_duration_in_features", passed=not leaked, metadata={"leaky_features": str(leaked)}
-    )
+    checks = table_check_results(
+        frame, [c.name for c in bank.COLUMNS], bank.ID, config.expectation("bank_contacts"), bank.LABEL
+    ) + [
+        dg.AssetCheckResult(
+            check_name="no_duration_in_features", passed=not leaked, metadata={"leaky_features": str(leaked)}
+        )
+    ]
+    yield from _stored_if_checks_pass(frame, metadata, checks, path)
 
 
 @dg.asset(
@@ -132,14 +151,12 @@ def sft_pairs(experiment: ExperimentResource):
     config = experiment.config.data
     data, path, provenance = _read(experiment, "oasst1", config.oasst1_uri)
     frame = oasst1.parse_oasst1(data, path)
-    yield dg.Output(
-        frame,
-        metadata=_table_metadata(
-            frame, unfiltered_pairs=oasst1.count_all_pairs(data, path),
-            trees=int(frame["message_tree_id"].nunique()), **provenance,
-        ),
+    metadata = _table_metadata(
+        frame, unfiltered_pairs=oasst1.count_all_pairs(data, path),
+        trees=int(frame["message_tree_id"].nunique()), **provenance,
     )  # fmt: skip
-    yield from table_check_results(frame, list(frame.columns), "pair_id", config.expectation("sft_pairs"))
+    checks = table_check_results(frame, list(frame.columns), "pair_id", config.expectation("sft_pairs"))
+    yield from _stored_if_checks_pass(frame, metadata, checks, path)
 
 
 @dg.asset(
@@ -155,33 +172,32 @@ def preference_pairs(experiment: ExperimentResource):
         inputs = [(None, uri) for uri in config.hh_rlhf_uris]
     else:
         inputs = [(name, None) for name in RAW["hh_rlhf_raw"]]
-    frames = []
+    frames, paths = [], []
     for name, uri in inputs:
         data, path, _ = _read(experiment, name, uri)
+        paths.append(path)
         subset = path.rstrip("/").split("/")[-2]  # helpful-base, harmless-base, ...
         frames.append(preferences.parse_hh_rlhf(data, path, f"hh-rlhf/{subset}"))
     shp2_note = "not configured: SHP-2 is read only when data.shp2_uri names a file"
     if config.shp2_uri:
         data, path, _ = _read(experiment, "shp2", config.shp2_uri)
+        paths.append(path)
         shp2, dropped = preferences.parse_shp2(data, path, config.shp2_min_score_ratio)
         frames.append(shp2)
         shp2_note = f"{len(shp2)} kept, {dropped} dropped by score_ratio < {config.shp2_min_score_ratio}"
     frame = pd.concat(frames, ignore_index=True)
-    yield dg.Output(
-        frame,
-        metadata=_table_metadata(
-            frame, pairs_per_source=dg.MetadataValue.json(frame["source"].value_counts().to_dict()), shp2=shp2_note
-        ),
+    metadata = _table_metadata(
+        frame, pairs_per_source=dg.MetadataValue.json(frame["source"].value_counts().to_dict()), shp2=shp2_note
     )
-    yield from table_check_results(frame, preferences.COLUMNS, "pair_id", config.expectation("preference_pairs"))
+    checks = table_check_results(frame, preferences.COLUMNS, "pair_id", config.expectation("preference_pairs"))
+    yield from _stored_if_checks_pass(frame, metadata, checks, ", ".join(paths))
 
 
-def _split_output(assignment: pd.DataFrame, ids: pd.Series, **extra):
+def _split_output(assignment: pd.DataFrame, ids: pd.Series, source: str, extra_checks=()):
     counts = assignment["split"].value_counts().to_dict()
-    yield dg.Output(
-        assignment, metadata={"dagster/row_count": len(assignment), "rows_per_split": dg.MetadataValue.json(counts), **extra}
-    )
-    yield from split_check_results(assignment, ids)
+    metadata = {"dagster/row_count": len(assignment), "rows_per_split": dg.MetadataValue.json(counts)}
+    checks = split_check_results(assignment, ids) + list(extra_checks)
+    yield from _stored_if_checks_pass(assignment, metadata, checks, f"splits of {source}")
 
 
 @dg.asset(group_name=GROUP, check_specs=split_check_specs("customer_splits"), kinds={"pandas", "parquet"})
@@ -190,7 +206,7 @@ def customer_splits(experiment: ExperimentResource, telco_customers: pd.DataFram
     splits = experiment.config.data.splits
     ids = telco_customers[telco.ID]
     assignment = stratified_split(ids, telco_customers[telco.LABEL], splits.fractions(), splits.seed)
-    yield from _split_output(assignment, ids)
+    yield from _split_output(assignment, ids, "telco_customers")
 
 
 @dg.asset(group_name=GROUP, check_specs=split_check_specs("contact_splits"), kinds={"pandas", "parquet"})
@@ -199,7 +215,7 @@ def contact_splits(experiment: ExperimentResource, bank_contacts: pd.DataFrame):
     splits = experiment.config.data.splits
     ids = bank_contacts[bank.ID]
     assignment = stratified_split(ids, bank_contacts[bank.LABEL], splits.fractions(), splits.seed)
-    yield from _split_output(assignment, ids)
+    yield from _split_output(assignment, ids, "bank_contacts")
 
 
 @dg.asset(
@@ -212,10 +228,12 @@ def sft_splits(experiment: ExperimentResource, sft_pairs: pd.DataFrame):
     splits = experiment.config.data.splits
     ids = sft_pairs["pair_id"]
     assignment = group_split(ids, sft_pairs["message_tree_id"], splits.fractions(), splits.seed)
-    yield from _split_output(assignment, ids)
     trees = assignment.assign(tree=sft_pairs["message_tree_id"].to_numpy()).groupby("tree")["split"].nunique()
     crossing = int((trees > 1).sum())
-    yield dg.AssetCheckResult(check_name="no_tree_crosses_splits", passed=crossing == 0, metadata={"crossing_trees": crossing})
+    tree_check = dg.AssetCheckResult(
+        check_name="no_tree_crosses_splits", passed=crossing == 0, metadata={"crossing_trees": crossing}
+    )
+    yield from _split_output(assignment, ids, "sft_pairs", [tree_check])
 
 
 @dg.asset(group_name=GROUP, check_specs=split_check_specs("preference_splits"), kinds={"pandas", "parquet"})
@@ -224,7 +242,7 @@ def preference_splits(experiment: ExperimentResource, preference_pairs: pd.DataF
     splits = experiment.config.data.splits
     ids = preference_pairs["pair_id"]
     assignment = stratified_split(ids, preference_pairs["source"], splits.fractions(), splits.seed)
-    yield from _split_output(assignment, ids)
+    yield from _split_output(assignment, ids, "preference_pairs")
 
 
 assets = [*raw_specs, telco_customers, bank_contacts, sft_pairs, preference_pairs,

@@ -55,14 +55,23 @@ def test_own_customers_from_a_local_file(workspace, mirror):
     assert all(check_results(result).values())
 
 
-def test_own_customers_outside_the_expected_range_fail_the_row_count_check(workspace, mirror):
+def test_a_failed_check_stores_nothing_and_keeps_the_last_good_tables(workspace, mirror):
+    public = workspace.materialize(["telco_customers", "customer_splits"])
+    assert public.success, failure_message(public)
+    digests = {a: workspace.digest(a) for a in ("telco_customers", "customer_splits")}
     path = workspace.root / "our_customers.csv"
     path.write_bytes(_csv(_own_customers(mirror)))
     # The default expectations describe IBM's 7,032 customers, not 900 of ours.
     result = workspace.materialize(["telco_customers", "customer_splits"], {"telco_uri": str(path)})
     assert not result.success
-    assert check_results(result)[("telco_customers", "row_count")] is False
-    assert not workspace.table_path("customer_splits").exists(), "a blocking check failed but downstream ran"
+    assert check_results(result) == {
+        ("telco_customers", "schema"): True, ("telco_customers", "row_count"): False,
+        ("telco_customers", "unique_ids"): True, ("telco_customers", "label_rate"): True,
+    }  # fmt: skip
+    message = failure_message(result)
+    assert f"{path}: check(s) failed (row_count: rows={_expected_rows(_own_customers(mirror))}" in message
+    assert "expected=[7000, 7100]" in message and "the last good materialization is kept" in message
+    assert {a: workspace.digest(a) for a in digests} == digests, "a table failing its checks replaced the good one"
 
 
 def test_own_customers_from_a_gcs_uri(workspace, mirror, gcs_bucket):
