@@ -53,6 +53,8 @@ def _read(experiment: ExperimentResource, source: str, uri: str | None) -> tuple
             data = read_uri(uri)
         except FileNotFoundError as exc:
             raise DataError(uri, "file not found") from exc
+        except Exception as exc:  # a bad URI, no access, the network: still name the file
+            raise DataError(uri, f"cannot be read: {exc}") from exc
         return data, uri, {"source": dg.MetadataValue.path(uri), "bring_your_own": True}
     path = fetch(source, experiment.config.data.cache_dir)
     return path.read_bytes(), str(path), {

@@ -68,6 +68,10 @@ CASES = {
         ("column 'tenure' must be int, row 101 has 'twelve'",),
     ),
     "empty_file": Case("telco_customers", "customer_splits", TELCO, "telco_uri", lambda _: b"", ("file is empty",)),
+    "truncated_jsonl": Case(
+        "sft_pairs", "sft_splits", SOURCES["oasst1"].relpath, "oasst1_uri", lambda data: data[: len(data) // 2],
+        ("line 997 is not valid JSON", "the file may be truncated"),
+    ),
     "corrupted_gzip": Case(
         "preference_pairs", "preference_splits", HH_HELPFUL, "hh_rlhf_uris", _flipped_middle,
         ("corrupted gzip stream",),
@@ -153,3 +157,18 @@ def test_a_wrong_checksum_in_the_mirror_is_refused(workspace, mirror, monkeypatc
     message = failure_message(workspace.materialize([asset, downstream]))
     assert f"{target}: checksum mismatch" in message and f"expected {SOURCES[source].sha256}" in message
     _assert_previous_run_intact(workspace, before, digests)
+
+
+def test_the_download_cache_is_used_and_verified_when_the_mirror_lacks_a_file(workspace, mirror, monkeypatch):
+    monkeypatch.setenv(MIRROR_ENV, str(workspace.root / "empty-mirror"))
+    cached = workspace.root / "cache" / TELCO
+    cached.parent.mkdir(parents=True)
+    shutil.copyfile(mirror / TELCO, cached)
+    result = workspace.materialize(["telco_customers"])
+    assert result.success, failure_message(result)
+    assert workspace.table_path("telco_customers").exists()
+    before = workspace.digest("telco_customers")
+
+    cached.write_bytes(cached.read_bytes()[:-1])  # a download cut one byte short
+    message = failure_message(workspace.materialize(["telco_customers"]))
+    assert f"{cached}: checksum mismatch" in message and workspace.digest("telco_customers") == before

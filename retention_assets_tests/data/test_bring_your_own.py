@@ -112,6 +112,11 @@ def test_a_missing_gcs_object_is_named(workspace, gcs_bucket):
     assert f"{uri}: file not found" in message
 
 
+def test_a_uri_without_a_bucket_is_named(workspace):
+    message = failure_message(workspace.materialize(["telco_customers"], {"telco_uri": "gs:///customers.csv"}))
+    assert "gs:///customers.csv: cannot be read: not a gs:// URI with a bucket" in message
+
+
 def test_own_bank_contacts_as_a_plain_csv(workspace, mirror):
     with zipfile.ZipFile(mirror / "bank_marketing/bank+marketing.zip") as outer:
         with zipfile.ZipFile(io.BytesIO(outer.read(bank.INNER_ZIP))) as inner:
