@@ -15,7 +15,7 @@ Unseen category values (and missing categoricals) are handled by ``unseen``:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -35,7 +35,6 @@ class FeaturePipeline:
     categorical: dict[str, list[str]]  # feature -> known levels, in one-hot order
     numeric: list[str]
     unseen: Literal["zero", "error"] = "zero"
-    _index: dict = field(default=None, init=False, repr=False, compare=False)
 
     # -- building --------------------------------------------------------------------------
 

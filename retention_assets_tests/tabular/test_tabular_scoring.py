@@ -43,6 +43,15 @@ def test_published_scorer_predicts_identically(risk, customers, tmp_path):
     pd.testing.assert_frame_equal(reloaded.contributions(customers.head(50)), model.scorer.contributions(customers.head(50)))
 
 
+def test_scorer_loads_from_a_bucket(risk, customers, gcs_bucket, tmp_path):
+    # The gcp profile's path: publish to gs:// (the emulator on loopback), fetch into a cache, score.
+    model, _ = risk
+    store = ArtifactStore.at(f"gs://{gcs_bucket}/exp", cache_dir=tmp_path / "cache")
+    ref = store.publish("risk_model", model.save(tmp_path / "model"))
+    assert ref.uri.startswith(f"gs://{gcs_bucket}/exp/artifacts/risk_model/")
+    np.testing.assert_array_equal(load_scorer(store, ref).predict_proba(customers), model.scorer.predict_proba(customers))
+
+
 def test_contributions_add_up_to_the_margin(risk, customers):
     scorer = risk[0].scorer
     batch = customers.head(200)
