@@ -139,6 +139,7 @@ class EvaluationConfig(StrictModel):
     cohort_size: int = Field(2048, ge=1)
     seeds: list[int] = [101, 102, 103, 104, 105]
     confidence: float = Field(0.95, gt=0, lt=1)
+    max_violating_share: float = Field(0.01, ge=0, le=1)  # the target: <= 1% of episodes
     # Stress cases: (budget multiplier, risk multiplier, acceptance logit shift); training is not redone.
     stress: dict[str, tuple[float, float, float]] = {
         "nominal": (1.0, 1.0, 0.0),

@@ -238,3 +238,10 @@ class PPOLagPolicy(_Paced):
     def act(self, env, obs, active):
         mask = env.dynamics.action_mask() if self.config.constraints.action_masks else None
         return np.where(active, self.agent.act(obs, mask), 0)
+
+
+def baseline_policies(pool, config: DecisionConfig, seed: int) -> list[Policy]:
+    """Every baseline; the uplift model is fitted here on logs of a randomised policy."""
+    logging_env = RetentionVectorEnv(config.evaluation.cohort_size, pool, config.simulator, config.constraints)
+    return [NoContact(config), RandomPolicy(config), Propensity(config), ThompsonSampling(config),
+            fit_uplift(logging_env, config, seed)]  # fmt: skip

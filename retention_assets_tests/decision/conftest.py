@@ -1,59 +1,75 @@
-"""Fixtures for the decision tests: the real customers and real-data models behind the Scorer interface.
+"""Fixtures for the decision tests: the real data and the real tabular models, published once.
 
-Until the tabular domain's ``load_scorer`` is used (see test_models.py), the simulator tests fit
-small logistic regressions on the mirrored telco and bank data: real scores, never synthetic.
+The tabular assets are materialized into a temp storage root exactly as the code location does
+it, so the simulator reads models from the artifact store through ``load_scorer``: real scores,
+never synthetic ones.
 """
 
 from __future__ import annotations
 
+import itertools
+from pathlib import Path
+
+import dagster as dg
 import numpy as np
-import pandas as pd
 import pytest
-from sklearn.compose import ColumnTransformer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+import yaml
 
-from retention_assets.data import bank, telco
-from retention_assets.data.sources import fetch
+from retention_assets import decision, evaluation, tabular
+from retention_assets.data.assets import assets as data_assets
+from retention_assets.decision.asset_defs import simulation_pool
 from retention_assets.decision.config import DecisionConfig
-from retention_assets.decision.customers import build_pool
+from retention_assets.decision.customers import CustomerPool
+from retention_assets.profiles import build_resources
+from retention_assets.settings import load_config
+from resources.storage.artifacts import ArtifactStore
+
+INPUTS = ["telco_customers", "bank_contacts", "customer_splits", "contact_splits", "risk_model", "accept_model"]
+# Small enough for CI: a few PPO iterations, small cohorts, two seeds, two scenarios.
+TINY_DECISION = {
+    "ppo": {"num_customers": 128, "iterations": 4},
+    "baselines": {"logged_episodes": 1},
+    "evaluation": {"cohort_size": 256, "seeds": [1, 2],
+                   "stress": {"nominal": [1.0, 1.0, 0.0], "budget_-50%": [0.5, 1.0, 0.0]}},
+}  # fmt: skip
 
 
-class LogisticScorer:
-    """P(positive) from a one-hot + standardised logistic regression on the given columns."""
+class DecisionWorkspace:
+    def __init__(self, root: Path):
+        self.root = root
+        self.storage = root / "storage"
+        self._configs = itertools.count()
 
-    def __init__(self, frame: pd.DataFrame, categorical: list[str], numeric: list[str], label: str):
-        self.columns = categorical + numeric
-        encode = ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore"), categorical),
-                                    ("num", StandardScaler(), numeric)])  # fmt: skip
-        self.model = make_pipeline(encode, LogisticRegression(max_iter=500)).fit(frame[self.columns], frame[label])
+    def config_path(self, decision_section: dict | None = None) -> Path:
+        path = self.root / f"experiment-{next(self._configs)}.yaml"  # ExperimentResource caches by path
+        body = {"name": "test", "data": {"cache_dir": str(self.root / "cache")}, "storage": {"root": str(self.storage)}}
+        if decision_section:
+            body["decision"] = decision_section
+        path.write_text(yaml.safe_dump(body))
+        return path
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.model.predict_proba(frame[self.columns])[:, 1]
+    def materialize(self, selection: list[str], decision_section: dict | None = None) -> dg.ExecuteInProcessResult:
+        path = self.config_path(decision_section)
+        everything = [*data_assets, *tabular.assets, *decision.assets, *evaluation.assets]
+        return dg.materialize(everything, selection=selection, resources=build_resources(load_config(path), str(path)),
+                              raise_on_error=False)  # fmt: skip
+
+    def store(self) -> ArtifactStore:
+        return ArtifactStore.at(str(self.storage), self.root / "cache")
+
+    def table(self, name: str):
+        import pandas as pd
+
+        return pd.read_parquet(self.storage / "tables" / f"{name}.parquet")
 
 
 @pytest.fixture(scope="session")
-def customers(mirror) -> pd.DataFrame:
-    path = fetch("telco", "/nonexistent-cache")
-    frame, _ = telco.parse_telco(path.read_bytes(), str(path))
-    return frame
-
-
-@pytest.fixture(scope="session")
-def contacts(mirror) -> pd.DataFrame:
-    path = fetch("bank", "/nonexistent-cache")
-    return bank.parse_bank(path.read_bytes(), str(path))
-
-
-@pytest.fixture(scope="session")
-def risk_scorer(customers) -> LogisticScorer:
-    return LogisticScorer(customers, telco.CATEGORICAL, telco.NUMERIC, telco.LABEL)
-
-
-@pytest.fixture(scope="session")
-def accept_scorer(contacts) -> LogisticScorer:
-    return LogisticScorer(contacts, bank.CATEGORICAL, bank.NUMERIC, bank.LABEL)
+def workspace(tmp_path_factory, mirror) -> DecisionWorkspace:
+    """Data and both tabular models materialized and published once (about 20 s)."""
+    ws = DecisionWorkspace(tmp_path_factory.mktemp("decision"))
+    result = ws.materialize(INPUTS)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return ws
 
 
 @pytest.fixture(scope="session")
@@ -62,5 +78,15 @@ def config() -> DecisionConfig:
 
 
 @pytest.fixture(scope="session")
-def pool(customers, risk_scorer, accept_scorer, config):
-    return build_pool(customers, risk_scorer, accept_scorer, config.bank_mapping, config.baselines)
+def pool(workspace, config) -> CustomerPool:
+    """Held-out telco customers scored by the published risk and accept models."""
+    return simulation_pool(config, workspace.store(), workspace.table("telco_customers"),
+                           workspace.table("customer_splits"), None, None)  # fmt: skip
+
+
+def hand_pool(charges=(50.0,), risk=(0.0,), acceptance=(1.0,)) -> CustomerPool:
+    """A hand-built pool for exact dynamics tests: risk 0 never churns, acceptance 1 always accepts."""
+    n = len(charges)
+    return CustomerPool(customer_ids=np.array([f"c{i}" for i in range(n)]), monthly_charges=np.array(charges, float),
+                        risk=np.array(risk, float), acceptance=np.array(acceptance, float),
+                        segment=np.zeros(n, dtype=np.int64), segment_names=("all",))  # fmt: skip
