@@ -36,10 +36,10 @@ class TableIOManager(dg.ConfigurableIOManager):
         if isinstance(obj, pd.DataFrame):
             buffer = io.BytesIO()
             obj.to_parquet(buffer, index=False)
-            key = self._key(context.asset_key, ".parquet")
+            key, stale = self._key(context.asset_key, ".parquet"), self._key(context.asset_key, ".json")
             store.put_bytes(key, buffer.getvalue())
         else:
-            key = self._key(context.asset_key, ".json")
+            key, stale = self._key(context.asset_key, ".json"), self._key(context.asset_key, ".parquet")
             try:
                 data = json.dumps(_to_jsonable(obj), indent=2, sort_keys=True).encode()
             except (TypeError, ValueError) as exc:
@@ -48,6 +48,8 @@ class TableIOManager(dg.ConfigurableIOManager):
                     f"({exc}); return a DataFrame, an ArtifactRef or JSON-serialisable data (never pickle)"
                 ) from exc
             store.put_bytes(key, data)
+        # An asset whose value changed kind must not be read back in its old form.
+        store.delete(stale)
         context.add_output_metadata({"uri": dg.MetadataValue.path(store.uri(key))})
 
     def load_input(self, context: dg.InputContext):

@@ -34,6 +34,10 @@ class ObjectStore(ABC):
         """Every key under ``prefix`` (recursively), sorted."""
 
     @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove one object; a missing object is not an error."""
+
+    @abstractmethod
     def delete_prefix(self, prefix: str) -> None: ...
 
     def uri(self, key: str) -> str:
@@ -85,9 +89,12 @@ class LocalObjectStore(ObjectStore):
             if p.is_file() and not p.name.endswith(".tmp")
         )
 
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
     def delete_prefix(self, prefix: str) -> None:
         for key in reversed(self.list(prefix)):
-            self._path(key).unlink(missing_ok=True)
+            self.delete(key)
         # Directories are implicit, as in a bucket: remove the ones the deletion emptied.
         base = self._path(prefix) if prefix else self._base
         if not base.is_dir():
@@ -140,9 +147,17 @@ class GCSObjectStore(ObjectStore):
         strip = len(self._prefix) + 1 if self._prefix else 0
         return sorted(blob.name[strip:] for blob in self._client.list_blobs(self._bucket, prefix=full))
 
+    def delete(self, key: str) -> None:
+        from google.api_core.exceptions import NotFound
+
+        try:
+            self._bucket.blob(self._name(key)).delete()
+        except NotFound:
+            pass
+
     def delete_prefix(self, prefix: str) -> None:
         for key in self.list(prefix):
-            self._bucket.blob(self._name(key)).delete()
+            self.delete(key)
 
 
 def open_store(root: str) -> ObjectStore:

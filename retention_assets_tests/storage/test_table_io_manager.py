@@ -131,3 +131,26 @@ def test_a_rewrite_replaces_the_table_whole(root, raw, tmp_path):
     assert _materialize(root, tmp_path, ["customers"]).success
     assert raw.read("tables/customers.parquet") == first
     assert raw.keys() == ["tables/customers.parquet"], "temp files of the atomic write were left behind"
+
+
+@dg.asset(name="report")
+def report_as_table() -> pd.DataFrame:
+    return pd.DataFrame({"metric": ["auc"], "value": [0.84]})
+
+
+@dg.asset(name="report")
+def report_as_json() -> dict:
+    return {"auc": 0.84}
+
+
+@dg.asset
+def report_reader(report) -> dict:
+    return {"kind": type(report).__name__}
+
+
+def test_an_asset_that_changes_kind_is_read_back_in_its_new_form(root, raw, tmp_path):
+    resources = {"io_manager": TableIOManager(root=root)}
+    assert dg.materialize([report_as_table], resources=resources).success
+    result = dg.materialize([report_as_json, report_reader], resources=resources)
+    assert result.success and raw.keys() == ["tables/report.json", "tables/report_reader.json"]
+    assert json.loads(raw.read("tables/report_reader.json")) == {"kind": "dict"}
