@@ -10,6 +10,7 @@ session per attempt, and records each attempt's cost.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import time
@@ -147,6 +148,7 @@ class PipesVertexJobClient(PipesClient, TreatAsResourceParam):
         self.message_reader = message_reader
         self.poll_interval = poll_interval
         self.forward_termination = forward_termination
+        self.job_name: str | None = None  # set once the job exists, so a caller can bill it
 
     def run(  # ty: ignore[invalid-method-override]
         self, *, context: dg.AssetExecutionContext, custom_job: CustomJob, extras: dict | None = None
@@ -162,6 +164,7 @@ class PipesVertexJobClient(PipesClient, TreatAsResourceParam):
                 EnvVar(name=k, value=v) for k, v in session.get_bootstrap_env_vars().items()
             )
             job = self.client.create_custom_job(parent=self.parent, custom_job=custom_job)
+            self.job_name = job.name
             context.log.info(f"[pipes] Vertex job {job.name} created ({pool.machine_spec.machine_type})")
             try:
                 job = self._wait(context, job)
@@ -192,10 +195,11 @@ class PipesVertexJobClient(PipesClient, TreatAsResourceParam):
 
 
 def _run_seconds(job: CustomJob) -> float:
-    """Billed time: from the job's start to its end (zero if it never started)."""
-    if not job.start_time or not job.end_time:
+    """Billed time: from the job's start to its end, or to now while it is still stopping."""
+    if not job.start_time:
         return 0.0
-    return max(0.0, (job.end_time - job.start_time).total_seconds())
+    end = job.end_time or datetime.datetime.now(datetime.timezone.utc)
+    return max(0.0, (end - job.start_time).total_seconds())
 
 
 class VertexCompute(ComputeResource):
@@ -265,7 +269,7 @@ class VertexCompute(ComputeResource):
             try:
                 invocation, job = pipes_client.run(context=context, custom_job=custom_job, extras=extras)
             except VertexJobFailure as failure:
-                job = client.get_custom_job(name=failure.metadata["vertex_job"].value)
+                job = client.get_custom_job(name=pipes_client.job_name)
                 if failure.code not in config.retries.transient_codes or attempt == config.retries.max_attempts:
                     raise
                 context.log.warning(
@@ -274,6 +278,8 @@ class VertexCompute(ComputeResource):
                 )
                 time.sleep(config.retries.backoff_s)
             finally:
+                if job is None and pipes_client.job_name:  # interrupted: bill what ran until the cancel
+                    job = client.get_custom_job(name=pipes_client.job_name)
                 if job is not None:
                     seconds = _run_seconds(job)
                     cost = config.prices.cost_usd(machine, seconds)

@@ -44,6 +44,9 @@ def test_step_through_vertex_reports_what_it_does_locally(mirror, fake_vertex, g
     result = dg.materialize([asset], resources={"compute": compute})
 
     assert local.success and result.success
+    local_store = ArtifactStore.at(str(tmp_path / "local"))
+    assert (local_store.fetch(local_store.latest("churn_probe")) / "model.json").is_file()
+    assert [c.passed for c in local.get_asset_check_evaluations()] == [True]
     local_meta = materialized_metadata(local, "churn_probe_model")
     meta = materialized_metadata(result, "churn_probe_model")
     step_keys = {"rows", "test_auc", "fit_s", "artifact_name", "artifact_version", "artifact_uri"}
@@ -59,6 +62,8 @@ def test_step_through_vertex_reports_what_it_does_locally(mirror, fake_vertex, g
     assert meta["compute_cost_usd"] == pytest.approx((0.8469 + 3.3741) * meta["compute_wall_s"] / 3600, rel=1e-3)
     [check] = result.get_asset_check_evaluations()
     assert check.check_name == "auc_above_floor" and check.passed
+    spent = SpendLedger(open_store(f"gs://{gcs_bucket}/store")).spent_usd()
+    assert spent == pytest.approx(meta["compute_cost_usd"], abs=1e-6) and spent > 0
 
     job = _only_job(fake_vertex)
     assert meta["vertex_job"] == job["name"] and job["state"] == "JOB_STATE_SUCCEEDED"
@@ -145,3 +150,15 @@ def test_run_termination_cancels_the_job(fake_vertex, gcs_bucket, tmp_path):
     assert not result.success
     job = fake_vertex.wait_for_state("JOB_STATE_CANCELLED", timeout_s=10)
     assert job.process.returncode is not None
+    # the cancelled attempt's time is still billed against the budget
+    assert SpendLedger(open_store(f"gs://{gcs_bucket}/store")).spent_usd() > 0
+
+
+def test_multi_gpu_step_runs_under_torchrun_and_reports_once(fake_vertex, gcs_bucket, tmp_path):
+    two_gpus = {"machine_type": "g2-standard-8", "accelerator_type": "NVIDIA_L4", "accelerator_count": 2}
+    compute = vertex_compute(tmp_path, gcs_bucket, fake_vertex.endpoint, machines={"sleepy": two_gpus})
+    result = dg.materialize([step_asset("sleepy", "sleepy", SLEEPY_MODULE, {"sleep_s": 0})], resources={"compute": compute})
+    pool = _only_job(fake_vertex)["jobSpec"]["workerPoolSpecs"][0]
+    assert pool["containerSpec"]["command"] == ["torchrun", "--standalone", "--nproc_per_node=2", "-m", SLEEPY_MODULE]
+    # both ranks ran the step (on CPU here); only rank 0 reported, so there is one materialization
+    assert materialized_metadata(result, "sleepy")["slept_s"] == 0
