@@ -34,6 +34,16 @@ TINY_DECISION = {
 }  # fmt: skip
 
 
+# Faster tabular training than the tuned defaults (same quality gates), to keep CI short.
+FAST_TABULAR = {
+    "cv_folds": 2,
+    "risk": {"xgboost": {"n_estimators": 300, "learning_rate": 0.1, "max_depth": 3, "early_stopping_rounds": 20},
+             "gate": {"min_auc": 0.78, "max_ece": 0.05}},
+    "accept": {"xgboost": {"n_estimators": 300, "learning_rate": 0.1, "max_depth": 4, "early_stopping_rounds": 20},
+               "gate": {"min_auc": 0.70, "max_ece": 0.05}},
+}  # fmt: skip
+
+
 class DecisionWorkspace:
     def __init__(self, root: Path):
         self.root = root
@@ -42,7 +52,8 @@ class DecisionWorkspace:
 
     def config_path(self, decision_section: dict | None = None) -> Path:
         path = self.root / f"experiment-{next(self._configs)}.yaml"  # ExperimentResource caches by path
-        body = {"name": "test", "data": {"cache_dir": str(self.root / "cache")}, "storage": {"root": str(self.storage)}}
+        body = {"name": "test", "data": {"cache_dir": str(self.root / "cache")}, "storage": {"root": str(self.storage)},
+                "tabular": FAST_TABULAR}  # fmt: skip
         if decision_section:
             body["decision"] = decision_section
         path.write_text(yaml.safe_dump(body))
@@ -65,7 +76,7 @@ class DecisionWorkspace:
 
 @pytest.fixture(scope="session")
 def workspace(tmp_path_factory, mirror) -> DecisionWorkspace:
-    """Data and both tabular models materialized and published once (about 20 s)."""
+    """Data and both tabular models materialized and published once."""
     ws = DecisionWorkspace(tmp_path_factory.mktemp("decision"))
     result = ws.materialize(INPUTS)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
