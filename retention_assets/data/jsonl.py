@@ -17,8 +17,12 @@ def read_jsonl(data: bytes, path: str, required: tuple[str, ...]) -> list[dict]:
             raise DataError(path, f"corrupted gzip stream: {exc}") from exc
     if not data.strip():
         raise DataError(path, "file is empty")
+    try:
+        text = data.decode("utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise DataError(path, f"is not UTF-8 text (byte {exc.start}): not a JSON-lines file") from exc
     records = []
-    for number, line in enumerate(data.decode("utf-8", errors="strict").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:

@@ -72,6 +72,10 @@ CASES = {
         "sft_pairs", "sft_splits", SOURCES["oasst1"].relpath, "oasst1_uri", lambda data: data[: len(data) // 2],
         ("line 997 is not valid JSON", "the file may be truncated"),
     ),
+    "binary_jsonl": Case(
+        "sft_pairs", "sft_splits", SOURCES["oasst1"].relpath, "oasst1_uri", lambda data: data[:100] + b"\xff" + data[100:],
+        ("is not UTF-8 text (byte 100)",),
+    ),
     "corrupted_gzip": Case(
         "preference_pairs", "preference_splits", HH_HELPFUL, "hh_rlhf_uris", _flipped_middle,
         ("corrupted gzip stream",),
