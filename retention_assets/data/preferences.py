@@ -71,7 +71,11 @@ def parse_shp2(data: bytes, path: str, min_score_ratio: float) -> tuple[pd.DataF
     for number, r in enumerate(records, start=1):
         if r["labels"] not in (0, 1):
             raise DataError(path, f"row {number}: column 'labels' must be 0 or 1, got {r['labels']!r}")
-        if float(r["score_ratio"]) < min_score_ratio:
+        try:
+            ratio = float(r["score_ratio"])
+        except (TypeError, ValueError):
+            raise DataError(path, f"row {number}: column 'score_ratio' must be a number, got {r['score_ratio']!r}") from None
+        if ratio < min_score_ratio:
             dropped += 1
             continue
         a_wins = r["labels"] == 1

@@ -153,3 +153,17 @@ def test_shp2_pairs_join_hh_rlhf_with_the_score_ratio_filter(workspace, mirror):
     assert shp2.loc["Why is the sky blue? (p1)", "chosen"] == "Rayleigh scattering. (p1)"
     assert shp2.loc["Why is the sky blue? (p2)", "chosen"] == "Because of the ocean. (p2)"
     assert "1 dropped" in materialization_metadata(result)["preference_pairs"]["shp2"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [("score_ratio", "high", "row 2: column 'score_ratio' must be a number, got 'high'"),
+     ("labels", 2, "row 2: column 'labels' must be 0 or 1, got 2")],
+)  # fmt: skip
+def test_a_bad_shp2_row_is_named(workspace, mirror, field, value, problem):
+    rows = [_shp2_row("p1", 1, 4.0), {**_shp2_row("p2", 0, 2.0), field: value}]
+    path = workspace.root / "shp2.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    message = failure_message(workspace.materialize(["preference_pairs"], {"shp2_uri": str(path)}))
+    assert f"{path}: {problem}" in message
+    assert workspace.stored_files() == []
