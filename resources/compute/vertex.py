@@ -237,12 +237,12 @@ class VertexCompute(ComputeResource):
         machine = config.machine(step)
         ledger = SpendLedger(open_store(self.artifact_root))
         bucket, _, prefix = vertex.staging_uri[len("gs://") :].partition("/")
-        prefix = prefix.strip("/")
+        prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
         gcs = storage.Client(project=vertex.project)
         client = self._job_client(vertex)
         run_id = context.run.run_id
         asset = context.asset_key.to_user_string() if context.has_assets_def else step
-        output_dir = f"gs://{bucket}/{prefix + '/' if prefix else ''}jobs/{run_id}/{step}"
+        output_dir = f"gs://{bucket}/{prefix}jobs/{run_id}/{step}"
         worst_case = config.prices.cost_usd(machine, machine.timeout_s)
 
         total_cost, total_seconds = 0.0, 0.0
@@ -259,7 +259,7 @@ class VertexCompute(ComputeResource):
             pipes_client = PipesVertexJobClient(
                 client=client,
                 parent=f"projects/{vertex.project}/locations/{vertex.region}",
-                context_injector=PipesGCSContextInjector(bucket=bucket, client=gcs, key_prefix=f"{prefix}/pipes/"),
+                context_injector=PipesGCSContextInjector(bucket=bucket, client=gcs, key_prefix=f"{prefix}pipes/"),
                 message_reader=_TailingGCSMessageReader(
                     bucket=bucket, client=gcs, interval=min(vertex.poll_interval_s, 10), tail_lines=vertex.failure_log_lines
                 ),
@@ -290,6 +290,7 @@ class VertexCompute(ComputeResource):
                     "compute_backend": "vertex",
                     "compute_wall_s": round(total_seconds, 3),
                     "compute_cost_usd": round(total_cost, 6),
+                    "compute_worst_case_usd": round(worst_case, 4),
                     "compute_attempts": attempt,
                     "compute_machine": machine.machine_type,
                     "compute_accelerator": f"{machine.accelerator_count}x{machine.accelerator_type}"

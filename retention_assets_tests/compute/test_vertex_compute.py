@@ -58,6 +58,7 @@ def test_step_through_vertex_reports_what_it_does_locally(mirror, fake_vertex, g
     assert meta["artifact_uri"] == ref.uri and ref.uri.startswith(f"gs://{gcs_bucket}/store/artifacts/churn_probe/")
     assert meta["rows"] == 7032 and 0.7 < meta["test_auc"] < 0.95
     assert meta["compute_backend"] == "vertex" and meta["compute_attempts"] == 1
+    assert meta["compute_worst_case_usd"] == pytest.approx((0.8469 + 3.3741) * 600 / 3600, abs=1e-4)
     # cost = billed seconds x (machine + accelerator) hourly price from the config's table
     assert meta["compute_cost_usd"] == pytest.approx((0.8469 + 3.3741) * meta["compute_wall_s"] / 3600, rel=1e-3)
     [check] = result.get_asset_check_evaluations()
