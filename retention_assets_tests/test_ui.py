@@ -63,7 +63,8 @@ def _wait_until_loaded(url: str, server: subprocess.Popen, deadline: float) -> N
             if requests.get(f"{url}/server_info", timeout=2).ok:
                 entries = _graphql(url, LOCATIONS)["workspaceOrError"]["locationEntries"]
                 if entries and all(e["loadStatus"] == "LOADED" for e in entries):
-                    errors = [e["locationOrLoadError"] for e in entries if e["locationOrLoadError"]["__typename"] != "RepositoryLocation"]
+                    loaded = [e["locationOrLoadError"] for e in entries]
+                    errors = [e for e in loaded if e["__typename"] != "RepositoryLocation"]
                     assert not errors, f"the code location failed to load: {errors}"
                     return
         except requests.ConnectionError:
@@ -78,9 +79,8 @@ def dagster_dev(tmp_path, mirror):
     home, storage = tmp_path / "dagster_home", tmp_path / "storage"
     home.mkdir()
     config = tmp_path / "experiment.yaml"
-    config.write_text(
-        yaml.safe_dump({"name": "ui-test", "data": {"cache_dir": str(tmp_path / "cache")}, "storage": {"root": str(storage)}})
-    )
+    experiment = {"name": "ui-test", "data": {"cache_dir": str(tmp_path / "cache")}, "storage": {"root": str(storage)}}
+    config.write_text(yaml.safe_dump(experiment))
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "RETENTION_CONFIG": str(config), "RETENTION_MIRROR": str(mirror)}
     log = open(tmp_path / "dagster_dev.log", "wb")

@@ -74,7 +74,8 @@ def parse_shp2(data: bytes, path: str, min_score_ratio: float) -> tuple[pd.DataF
         try:
             ratio = float(r["score_ratio"])
         except (TypeError, ValueError):
-            raise DataError(path, f"row {number}: column 'score_ratio' must be a number, got {r['score_ratio']!r}") from None
+            problem = f"row {number}: column 'score_ratio' must be a number, got {r['score_ratio']!r}"
+            raise DataError(path, problem) from None
         if ratio < min_score_ratio:
             dropped += 1
             continue

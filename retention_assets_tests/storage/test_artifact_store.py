@@ -53,9 +53,10 @@ def test_publish_validates_the_staged_copy_and_fetch_returns_the_same_files(stor
     staged, staged_files = seen[0]
     assert staged != source and staged_files == _files(source), "the hook must see what was uploaded"
     assert ref.uri == f"{root.rstrip('/')}/artifacts/{NAME}/{ref.version}" and store.latest(NAME) == ref
-    assert _files(store.fetch(ref)) == {**_files(source), MANIFEST: raw.read(f"artifacts/{NAME}/{ref.version}/{MANIFEST}")}
+    stored_manifest = raw.read(f"artifacts/{NAME}/{ref.version}/{MANIFEST}")
+    assert _files(store.fetch(ref)) == {**_files(source), MANIFEST: stored_manifest}
 
-    manifest = json.loads(raw.read(f"artifacts/{NAME}/{ref.version}/{MANIFEST}"))["files"]
+    manifest = json.loads(stored_manifest)["files"]
     assert {rel: entry["sha256"] for rel, entry in manifest.items()} == {
         rel: hashlib.sha256(data).hexdigest() for rel, data in _files(source).items()
     }
@@ -84,7 +85,8 @@ def test_a_refused_artifact_leaves_no_version_and_latest_unchanged(store, raw, t
         store.publish(NAME, bad, validate=_reloads)
     assert raw.keys() == before, "the refused artifact left objects behind"
     assert not any(d.startswith("_staging") for d in raw.directories())
-    assert store.latest(NAME) == good and _files(store.fetch(good))["config.json"] == _files(tmp_path / "good")["config.json"]
+    assert store.latest(NAME) == good
+    assert _files(store.fetch(good))["config.json"] == _files(tmp_path / "good")["config.json"]
 
 
 def test_an_empty_directory_is_refused(store, tmp_path):
