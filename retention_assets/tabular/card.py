@@ -14,6 +14,7 @@ _METRIC_NOTES = {
     "log_loss": "log loss, test split",
     "ece": "expected calibration error, equal-width bins, test split",
     "ece_uncalibrated": "ECE of the raw booster, test split",
+    "ece_sampling_floor": "mean ECE of a perfectly calibrated model on this test set (noise)",
     "cv_auc_mean": "stratified k-fold CV AUC over all rows",
     "cv_auc_std": "std of the fold AUCs",
     "baseline_auc": "logistic regression, same split, test AUC",

@@ -34,7 +34,13 @@ from retention_assets.tabular.calibration import FITTERS, choose_calibrator
 from retention_assets.tabular.card import model_card
 from retention_assets.tabular.config import ModelConfig
 from retention_assets.tabular.features import FeaturePipeline
-from retention_assets.tabular.metrics import binary_metrics, expected_calibration_error, reliability_png, reliability_table
+from retention_assets.tabular.metrics import (
+    binary_metrics,
+    ece_sampling_floor,
+    expected_calibration_error,
+    reliability_png,
+    reliability_table,
+)
 from retention_assets.tabular.scorer import Scorer
 
 SPLITS = ("train", "validation", "calibration", "test")
@@ -188,6 +194,7 @@ def train_model(frame: pd.DataFrame, splits: pd.DataFrame, spec: ModelSpec) -> T
 
     metrics = binary_metrics(p_test, y["test"], spec.ece_bins)
     metrics["ece_uncalibrated"] = expected_calibration_error(raw["test"], y["test"], spec.ece_bins)
+    metrics["ece_sampling_floor"] = ece_sampling_floor(p_test, spec.ece_bins, seed=spec.seed)
     cv = cross_validated_auc(frame, spec, rounds)
     metrics.update(cv_auc_mean=float(cv.mean()), cv_auc_std=float(cv.std()), trees=float(rounds))
     lr = baselines.logistic_regression(pipeline.transform(part["train"]), y["train"], spec.seed)
