@@ -83,7 +83,8 @@ def main() -> None:
         }  # fmt: skip
         entry = {"ours": {k: ours.metrics[k] for k in keys}, **{p: {k: m[k] for k in keys} for p, m in peers.items()}}
         entry["ours"].update(trees=int(ours.metrics["trees"]), calibration=ours.scorer.calibrator.method, train_s=train_s)
-        entry["ours"].update({k: v for k, v in ours.metrics.items() if k.startswith("drift_")})
+        entry["ours"].update({k: v for k, v in ours.metrics.items() if k.startswith("drift_")},
+                             ece_sampling_floor=ours.metrics["ece_sampling_floor"])  # fmt: skip
         entry["ratios"] = {
             f"auc_vs_{p}": ours.metrics["auc"] / peers[p]["auc"] for p in peers
         } | {f"cv_auc_vs_{p}": ours.metrics["cv_auc_mean"] / peers[p]["cv_auc_mean"] for p in peers} | {
@@ -95,6 +96,7 @@ def main() -> None:
         for model in ("ours", *peers):
             print(f"{model:<22}" + "".join(f"{entry[model][k]:>12.4f}" for k in keys))
         print("ratios (ours / peer):", {k: round(v, 4) for k, v in entry["ratios"].items()})
+        print(f"ECE of a perfectly calibrated model on this test set (sampling floor): {ours.metrics['ece_sampling_floor']:.4f}")
         if spec.time_ordered:
             print("time-ordered 80/20 (drift):", {k: round(v, 4) for k, v in entry["ours"].items() if k.startswith("drift_")})
 

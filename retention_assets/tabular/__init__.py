@@ -17,6 +17,8 @@ _EXPORTS = {
     "ModelSpec": "train",
     "TrainedModel": "train",
     "train_model": "train",
+    "risk_spec": "specs",
+    "accept_spec": "specs",
 }
 
 # The quality gates are blocking check_specs of the assets themselves.
