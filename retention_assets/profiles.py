@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from retention_assets.settings import DEFAULT_CONFIG, PROJECT_ROOT, ExperimentConfig, ExperimentResource
+from retention_assets.settings import PROJECT_ROOT, ExperimentConfig, ExperimentResource, config_path
 from resources.compute import build_compute
 from resources.storage.io_managers import ArtifactStoreResource, TableIOManager
 
@@ -21,9 +21,10 @@ def _storage_root(config: ExperimentConfig) -> str:
     return str(path if path.is_absolute() else PROJECT_ROOT / path)
 
 
-def build_resources(config: ExperimentConfig, config_path: str | None = None) -> dict:
+def build_resources(config: ExperimentConfig, path: str | None = None) -> dict:
+    """The resources for ``config``, read from ``path`` (default: ``$RETENTION_CONFIG``)."""
     root = _storage_root(config)
-    resolved_path = str(Path(config_path or DEFAULT_CONFIG).resolve())
+    resolved_path = str(config_path(path))
     return {
         "experiment": ExperimentResource(config_path=resolved_path),
         "io_manager": TableIOManager(root=root),

@@ -141,9 +141,14 @@ def _format_errors(path: Path, error: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def config_path(path: str | os.PathLike | None = None) -> Path:
+    """The experiment config to use: ``path``, else ``$RETENTION_CONFIG``, else local.yaml."""
+    return Path(path or os.environ.get("RETENTION_CONFIG") or DEFAULT_CONFIG).expanduser().resolve()
+
+
 def load_config(path: str | os.PathLike | None = None) -> ExperimentConfig:
     """Read and validate an experiment config (default: ``$RETENTION_CONFIG`` or local.yaml)."""
-    path = Path(path or os.environ.get("RETENTION_CONFIG") or DEFAULT_CONFIG).expanduser()
+    path = config_path(path)
     if not path.is_file():
         raise ConfigError(f"experiment config {path} does not exist")
     try:
