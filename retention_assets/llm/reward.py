@@ -6,6 +6,7 @@ Run as a Pipes step: ``python -m retention_assets.llm.reward``.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ import pandas as pd
 import torch
 from peft import PeftModel, TaskType
 
-from retention_assets.llm import checkpoints, models
+from retention_assets.llm import checkpoints, models, plots, steps
 from retention_assets.llm.config import LLMConfig
 from retention_assets.llm.text import Encoded, collate_scores, encode_pair, length_grouped_batches
 
@@ -62,6 +63,11 @@ def score_items(model, items: list[Encoded], pad_id: int, batch_size: int) -> to
 def score_texts(model, tokenizer, prompts: list[str], responses: list[str], max_length: int, batch_size: int) -> torch.Tensor:
     items = [encode_pair(tokenizer, p, r, max_length) for p, r in zip(prompts, responses)]
     return score_items(model, items, tokenizer.pad_token_id, batch_size)
+
+
+def scorer(model, tokenizer, max_length: int, batch_size: int):
+    """The reward model as a function of (prompts, responses), the reward PPO maximises."""
+    return lambda prompts, responses: score_texts(model, tokenizer, prompts, responses, max_length, batch_size)
 
 
 def evaluate(model, pairs: list[tuple[Encoded, Encoded]], sources: list[str], pad_id: int, batch_size: int) -> dict:
@@ -156,3 +162,21 @@ def validate_reward(directory: Path, config: LLMConfig) -> dict:
     expected = {f"probe_score_{i}": s for i, s in enumerate(meta["probe_scores"])}
     checkpoints.check_probe("reward_model", expected, {f"probe_score_{i}": float(s) for i, s in enumerate(scores)}, 1e-3)
     return {"probe_scores": scores.tolist()}
+
+
+def main(params: dict, reporter) -> dict:
+    config = steps.step_config(params)
+    pairs, splits = steps.read_table(params, "preference_pairs"), steps.read_table(params, "preference_splits")
+    history: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="reward-") as tmp:
+        metrics = train_reward(config, pairs, splits, Path(tmp), lambda step, stats: history.append({"step": step, **stats}))
+        reporter.publish(KIND, tmp, validate=lambda staged: validate_reward(staged, config))
+    for key in ("eval_accuracy_by_source", "length_baseline_by_source"):
+        metrics[key] = {"raw_value": metrics[key], "type": "json"}
+    return {**metrics, "loss_curve": steps.md(plots.curves_markdown(history, ["train_loss"], "Reward model training loss"))}
+
+
+if __name__ == "__main__":
+    from resources.compute.entry import run_entry
+
+    run_entry(main)

@@ -6,6 +6,7 @@ Run as a Pipes step: ``python -m retention_assets.llm.sft``.
 from __future__ import annotations
 
 import math
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ import pandas as pd
 import torch
 from peft import PeftModel, TaskType
 
-from retention_assets.llm import checkpoints, models
+from retention_assets.llm import checkpoints, models, plots, steps
 from retention_assets.llm.config import LLMConfig
 from retention_assets.llm.text import IGNORE, Encoded, collate_lm, encode_pair, format_prompt, length_grouped_batches
 
@@ -150,3 +151,19 @@ def generate_text(model, tokenizer, prompt: str, max_new_tokens: int) -> str:
     with torch.no_grad():
         out = model.generate(**ids, max_new_tokens=max_new_tokens, do_sample=False, min_new_tokens=4, pad_token_id=tokenizer.pad_token_id)
     return tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
+
+
+def main(params: dict, reporter) -> dict:
+    config = steps.step_config(params)
+    pairs, splits = steps.read_table(params, "sft_pairs"), steps.read_table(params, "sft_splits")
+    history: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="sft-") as tmp:
+        metrics = train_sft(config, pairs, splits, Path(tmp), lambda step, stats: history.append({"step": step, **stats}))
+        reporter.publish(KIND, tmp, validate=lambda staged: validate_sft(staged, config))
+    return {**metrics, "loss_curve": steps.md(plots.curves_markdown(history, ["train_loss"], "SFT training loss"))}
+
+
+if __name__ == "__main__":
+    from resources.compute.entry import run_entry
+
+    run_entry(main)
