@@ -118,7 +118,11 @@ class PPOConfig(StrictModel):
     vf_coef: float = Field(0.5, ge=0)
     max_grad_norm: float = Field(0.5, gt=0)
     hidden: int = Field(64, ge=4)
-    reward_scale: float = Field(0.05, gt=0)  # rewards are dollars; scaled for the critics
+    initial_no_contact_prob: float = Field(0.9, gt=0, lt=1)  # the initial policy's P(none)
+    reward_scale: float = Field(0.01, gt=0)  # rewards are dollars; scaled for the critics
+    # Learn from the reward and costs in expectation over each period's churn draw (the env's
+    # info["survival"]): same objective, far lower variance; a simulator-only signal.
+    expected_churn: bool = True
     seed: int = 0
     lagrange: LagrangeConfig = LagrangeConfig()
 

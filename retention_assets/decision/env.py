@@ -27,6 +27,9 @@ replaced by the results of a randomised experiment. Concretely:
   the spend as a share of the customer's episode budget, a contact that makes more than
   ``fatigue_max_contacts`` within ``fatigue_window`` periods (fatigue breach), and a contact
   within ``cooldown_periods`` of the previous one (cooldown breach);
+- ``info`` also carries this period's survival probability and the reward and costs in
+  expectation over the churn draw (``expected_reward``, ``expected_cost``): a simulator-only
+  signal PPO-Lag may learn from (``ppo.expected_churn``) for lower-variance targets;
 - with ``action_masks`` on, actions that would breach fatigue or cooldown are masked
   (``info["action_mask"]``) and, if taken anyway, replaced by "none".
 
@@ -203,6 +206,12 @@ class RetentionDynamics:
         margin = stays * self.sim.gross_margin * charges
         spend = offer_cost + contact_cost
         reward = margin - spend
+        # The same quantities in expectation over this period's churn draw (survival = 1 - hazard),
+        # for lower-variance learning targets; the sampled ones above are what happened.
+        survival = 1.0 - hazard
+        discount_if_stays = running * self.discount[self.offer_action] * charges
+        expected_spend = survival * discount_if_stays + accepted * self.fixed_cost[action] + contact_cost
+        expected_reward = survival * self.sim.gross_margin * charges - expected_spend
 
         self.spent += spend
         self.offer_left = np.maximum(self.offer_left - 1, 0)
@@ -210,7 +219,11 @@ class RetentionDynamics:
         self.since_contact = np.where(contact, 1, np.minimum(self.since_contact + 1, NEVER))
         self.t += 1
         cost = np.stack([spend / self.budget, fatigue_breach, cooldown_breach], axis=1).astype(np.float64)
+        expected_cost = np.stack([expected_spend / self.budget, fatigue_breach, cooldown_breach], axis=1).astype(np.float64)
         return {
+            "survival": survival,
+            "expected_reward": expected_reward,
+            "expected_cost": expected_cost,
             "reward": reward,
             "cost": cost,
             "terminated": churned,
@@ -295,12 +308,13 @@ class RetentionVectorEnv(VectorEnv):
         out = d.step(actions, u[0], u[1])
         if restart.any():  # NEXT_STEP autoreset: these slots ended last step; this step starts them anew
             d.reset(self._refill_rng, restart)
-            for key in ("reward", "cost", "margin", "spend", "revenue"):
+            for key in ("reward", "cost", "margin", "spend", "revenue", "expected_reward", "expected_cost", "survival"):
                 out[key][restart] = 0
             for key in ("terminated", "truncated", "contact", "accepted", "churned"):
                 out[key][restart] = False
         self._needs_reset = out["terminated"] | out["truncated"]
-        info = {k: out[k] for k in ("cost", "action", "contact", "accepted", "churned", "margin", "spend", "revenue")}
+        info = {k: out[k] for k in ("cost", "action", "contact", "accepted", "churned", "margin", "spend", "revenue",
+                                    "survival", "expected_reward", "expected_cost")}  # fmt: skip
         info["restarted"] = restart
         info["action_mask"] = d.action_mask()
         return d.observation(), out["reward"], out["terminated"], out["truncated"], info

@@ -7,6 +7,9 @@ multiplier). Each iteration:
 1. roll out ``num_steps`` periods of ``num_customers`` customers;
 2. GAE for the reward and for each cost; ``Jc`` = the mean cost of the episodes that ended;
 3. update each multiplier from ``Jc`` against its limit ``d``;
+   With ``expected_churn`` the reward, the costs and the bootstrap use the simulator's survival
+   probability in place of the sampled churn (expected-SARSA-style targets): the same expected
+   return with far less variance, available in a simulator only;
 4. PPO epochs on the advantage ``(A_r - sum_j lambda_j A_cj) / (1 + sum_j lambda_j)``: reward
    advantages standardised, cost advantages centred, as OmniSafe's buffer does.
 """
@@ -50,13 +53,20 @@ def _layer(n_in: int, n_out: int, std: float = np.sqrt(2)) -> nn.Linear:
 class Agent(nn.Module):
     """A categorical actor and a critic with one value head for the reward and one per constraint."""
 
-    def __init__(self, obs_dim: int, n_actions: int, hidden: int, n_costs: int = len(CONSTRAINTS)):
+    def __init__(self, obs_dim: int, n_actions: int, hidden: int, n_costs: int = len(CONSTRAINTS),
+                 no_contact_prob: float | None = None):  # fmt: skip
         super().__init__()
         self.obs_dim, self.n_actions, self.hidden, self.n_costs = obs_dim, n_actions, hidden, n_costs
         self.actor = nn.Sequential(_layer(obs_dim, hidden), nn.Tanh(), _layer(hidden, hidden), nn.Tanh(),
                                    _layer(hidden, n_actions, 0.01))  # fmt: skip
         self.critic = nn.Sequential(_layer(obs_dim, hidden), nn.Tanh(), _layer(hidden, hidden), nn.Tanh(),
                                     _layer(hidden, 1 + n_costs, 1.0))  # fmt: skip
+        if no_contact_prob is not None:
+            # Start from a mostly-quiet policy: a uniform one contacts 80% of customers each
+            # period, overspends ~8x and breaches every rule, and the multipliers' reaction to
+            # that first shock collapses the policy onto "never contact".
+            with torch.no_grad():
+                self.actor[-1].bias[0] = float(np.log(no_contact_prob / (1 - no_contact_prob) * (n_actions - 1)))
 
     def values(self, obs: torch.Tensor) -> torch.Tensor:
         return self.critic(obs)  # (batch, 1 + n_costs): reward value, then each cost value
@@ -115,7 +125,7 @@ def train_ppo_lag(
     torch.set_num_threads(1)  # small networks: threads cost more than they give on 2 cores
     env = RetentionVectorEnv(ppo.num_customers, pool, config.simulator, config.constraints, randomize_budget=True)
     n, steps, k = ppo.num_customers, ppo.num_steps, len(CONSTRAINTS)
-    agent = Agent(env.dynamics.obs_dim, env.dynamics.n_actions, ppo.hidden, k)
+    agent = Agent(env.dynamics.obs_dim, env.dynamics.n_actions, ppo.hidden, k, ppo.initial_no_contact_prob)
     optimizer = torch.optim.Adam(agent.parameters(), lr=ppo.learning_rate, eps=1e-5)
     limits = constraint_limits(config)
     multipliers = [make_multiplier(ppo.lagrange, limits[c]) for c in CONSTRAINTS]
@@ -126,12 +136,13 @@ def train_ppo_lag(
     act_buf = torch.zeros((steps, n), dtype=torch.long)
     logp_buf = torch.zeros((steps, n))
     rew_buf = torch.zeros((steps, n, 1 + k))  # reward (scaled) then each cost
-    done_buf = torch.zeros((steps, n))
     val_buf = torch.zeros((steps, n, 1 + k))
+    next_val_buf = torch.zeros((steps, n, 1 + k))  # discounted-in value of what follows each step
+    restart_buf = torch.zeros((steps, n), dtype=torch.bool)  # autoreset steps: no transition
+    ended_buf = torch.zeros((steps, n))
 
     obs_np, info = env.reset(seed=ppo.seed)
     obs, mask = torch.as_tensor(obs_np), torch.as_tensor(info["action_mask"])
-    done = torch.zeros(n)
     ep_sum = np.zeros((n, 1 + k))
     start = time.perf_counter()
     batch = n * steps
@@ -142,37 +153,45 @@ def train_ppo_lag(
             optimizer.param_groups[0]["lr"] = ppo.learning_rate * (1.0 - iteration / ppo.iterations)
         finished: list[np.ndarray] = []
         for step in range(steps):
-            obs_buf[step], mask_buf[step], done_buf[step] = obs, mask, done
+            obs_buf[step], mask_buf[step] = obs, mask
             with torch.no_grad():
                 dist = agent.distribution(obs, mask if config.constraints.action_masks else None)
                 action = dist.sample()
                 logp_buf[step], val_buf[step] = dist.log_prob(action), agent.values(obs)
             act_buf[step] = action
             obs_np, reward, terminated, truncated, info = env.step(action.numpy())
-            signals = np.concatenate([reward[:, None] * ppo.reward_scale, info["cost"]], axis=1)
-            rew_buf[step] = torch.as_tensor(signals, dtype=torch.float32)
-            ep_sum[~info["restarted"]] += np.concatenate([reward[:, None], info["cost"]], axis=1)[~info["restarted"]]
+            restart = info["restarted"]
+            restart_buf[step] = torch.as_tensor(restart)
             ended = terminated | truncated
+            ended_buf[step] = torch.as_tensor(ended, dtype=torch.float32)
+            with torch.no_grad():
+                next_value = agent.values(torch.as_tensor(obs_np))  # for a slot that ended: its last state
+            if ppo.expected_churn:
+                # Churn in expectation: the next state's value weighted by this period's survival.
+                signals = np.concatenate([info["expected_reward"][:, None] * ppo.reward_scale, info["expected_cost"]], 1)
+                carry = info["survival"] * ~truncated
+            else:
+                signals = np.concatenate([reward[:, None] * ppo.reward_scale, info["cost"]], axis=1)
+                carry = (~ended).astype(np.float64)
+            rew_buf[step] = torch.as_tensor(signals, dtype=torch.float32)
+            next_val_buf[step] = next_value * torch.as_tensor(carry, dtype=torch.float32)[:, None]
+            ep_sum[~restart] += np.concatenate([reward[:, None], info["cost"]], axis=1)[~restart]
             if ended.any():
                 finished.append(ep_sum[ended].copy())
                 ep_sum[ended] = 0.0
             obs, mask = torch.as_tensor(obs_np), torch.as_tensor(info["action_mask"])
-            done = torch.as_tensor(ended, dtype=torch.float32)
-            # A slot that ended is reset on the next step (NEXT_STEP autoreset): that step's
-            # transition belongs to no episode, so it is masked out of GAE and the loss below.
 
         with torch.no_grad():
-            next_value = agent.values(obs)
+            # GAE: delta_t = r_t + gamma V'_t - V_t, chained only within an episode. The
+            # autoreset step after an episode's end belongs to no episode and is dropped below.
             advantages = torch.zeros_like(rew_buf)
             last = torch.zeros((n, 1 + k))
             for t in reversed(range(steps)):
-                next_nonterminal = 1.0 - (done if t == steps - 1 else done_buf[t + 1])
-                nv = next_value if t == steps - 1 else val_buf[t + 1]
-                delta = rew_buf[t] + ppo.gamma * nv * next_nonterminal[:, None] - val_buf[t]
-                last = delta + ppo.gamma * ppo.gae_lambda * next_nonterminal[:, None] * last
+                delta = rew_buf[t] + ppo.gamma * next_val_buf[t] - val_buf[t]
+                last = delta + ppo.gamma * ppo.gae_lambda * (1.0 - ended_buf[t])[:, None] * last
                 advantages[t] = last
             returns = advantages + val_buf
-        valid = (1.0 - done_buf).reshape(-1).bool()  # drop the autoreset steps
+        valid = ~restart_buf.reshape(-1)  # drop the autoreset steps
 
         if finished:
             episodes = np.concatenate(finished)
