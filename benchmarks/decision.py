@@ -243,7 +243,8 @@ def main() -> None:
         start = time.perf_counter()
         agent, log = train_ppo_lag(pool, config)
         train_s = time.perf_counter() - start
-        policies = [PPOLagPolicy(config, agent), *baseline_policies(pool, config, config.env_seed)]
+        policies = [PPOLagPolicy(config, agent), PPOLagPolicy(config, agent, shield=False),
+                    *baseline_policies(pool, config, config.env_seed)]  # fmt: skip
         summary = summarise(compare_policies(pool, config, policies, scenarios(config)), config.evaluation.confidence)
         print(markdown_table(summary))
         result["ppo_lag_training_s"] = train_s

@@ -227,17 +227,23 @@ def fit_uplift(env: RetentionVectorEnv, config: DecisionConfig, seed: int) -> Up
 
 
 class PPOLagPolicy(_Paced):
-    """The trained agent, acting greedily (argmax) on the observation and, if on, the action mask."""
+    """The trained agent, acting greedily (argmax) on the observation.
 
-    name = "ppo_lag"
+    ``shield`` (``evaluation.shield``) enforces the business rules at serving time: a contact
+    that would breach fatigue or cooldown becomes "none", as the baselines' eligibility does.
+    The Lagrangian taught the policy the rules softly; the shield makes them hard.
+    """
 
-    def __init__(self, config: DecisionConfig, agent: Agent):
+    def __init__(self, config: DecisionConfig, agent: Agent, shield: bool = True):
         super().__init__(config)
-        self.agent = agent
+        self.agent, self.shield = agent, shield
+        self.name = "ppo_lag" if shield else "ppo_lag_unshielded"
 
     def act(self, env, obs, active):
         mask = env.dynamics.action_mask() if self.config.constraints.action_masks else None
-        return np.where(active, self.agent.act(obs, mask), 0)
+        action = self.agent.act(obs, mask)
+        allowed = eligible(env, active) if self.shield else active
+        return np.where(allowed, action, 0)
 
 
 def baseline_policies(pool, config: DecisionConfig, seed: int) -> list[Policy]:

@@ -19,7 +19,7 @@ from resources.storage.artifacts import ArtifactRef
 from resources.storage.io_managers import ArtifactStoreResource
 
 GROUP = "evaluation"
-POLICY = PPOLagPolicy.name
+POLICY = "ppo_lag"  # the shielded policy as served
 
 
 def comparison_plot(summary: pd.DataFrame) -> bytes:
@@ -56,7 +56,7 @@ def policy_wins(summary: pd.DataFrame) -> pd.DataFrame:
     out = []
     for scenario, group in summary.groupby("scenario", sort=False):
         ours = group[group["policy"] == POLICY].iloc[0]
-        others = group[group["policy"] != POLICY]
+        others = group[~group["policy"].str.startswith(POLICY)]
         out.append({
             "scenario": scenario,
             "nrr_above_all": bool((ours["nrr"] > others["nrr"]).all()),
@@ -86,7 +86,10 @@ def policy_evaluation(
     store = artifact_store.get()
     pool = simulation_pool(config, store, telco_customers, customer_splits, risk_model, accept_model)
     agent, _ = load_agent(store.fetch(decision_policy))
-    policies = [PPOLagPolicy(config, agent), *baseline_policies(pool, config, config.env_seed)]
+    ours = [PPOLagPolicy(config, agent, config.evaluation.shield)]
+    if config.evaluation.shield:
+        ours.append(PPOLagPolicy(config, agent, shield=False))
+    policies = [*ours, *baseline_policies(pool, config, config.env_seed)]
     rows = compare_policies(pool, config, policies, scenarios(config))
     summary = summarise(rows, config.evaluation.confidence)
     wins = policy_wins(summary)

@@ -24,7 +24,7 @@ def test_policy_and_evaluation_materialize(workspace):
 
     rows = result.output_for_node("policy_evaluation")
     assert isinstance(rows, pd.DataFrame)
-    policies = {"ppo_lag", "no_contact", "random", "propensity", "thompson", "uplift"}
+    policies = {"ppo_lag", "ppo_lag_unshielded", "no_contact", "random", "propensity", "thompson", "uplift"}
     assert set(rows["policy"]) == policies and set(rows["scenario"]) == {"nominal", "budget_-50%"}
     assert len(rows) == len(policies) * 2 * 2  # policies x scenarios x seeds
     # Same cohorts: no_contact's NRR per seed is the reference every ROI is measured against.
