@@ -83,7 +83,13 @@ class FeaturePipeline:
         if isinstance(column.dtype, pd.CategoricalDtype) and list(column.cat.categories) == levels:
             codes = column.cat.codes.to_numpy()
         else:
-            codes = pd.Categorical(column.astype(str).where(column.notna()), categories=levels).codes
+            index = pd.Index(levels)
+            codes = index.get_indexer(column)  # a hash lookup; missing and unknown values give -1
+            unmatched = np.flatnonzero(codes < 0)
+            if unmatched.size:  # non-string values (e.g. 1 for "1") are compared as strings
+                values = column.iloc[unmatched]
+                present = values.notna().to_numpy()
+                codes[unmatched[present]] = index.get_indexer(values[present].astype(str))
         if self.unseen == "error" and (codes < 0).any():
             bad = sorted(set(column[codes < 0].astype(str).unique()))[:10]
             raise ScoringInputError(f"column {name!r} has values unseen in training: {bad}")
