@@ -21,6 +21,8 @@ from retention_assets.llm.config import LLMConfig
 from retention_assets.llm.ppo import PPOTrainer, decode, generate, train_ppo
 from retention_assets.llm.text import encode_pair
 
+# Metadata every run of this step reports (besides the artifact ref).
+REPORTED = ("score_first_step", "score_last_step", "kl_last_step", "beta_last_step", "kl_target", "probe_score_policy", "probe_score_sft", "violation_rate", "violations_by_rule", "offer_mention_rate", "rollouts_per_s", "seconds_per_step", "sample_messages", "history", "curves")
 KIND = "ppo_text_policy"
 CURVES = ["score", "kl", "beta", "entropy", "response_length", "clip_frac"]
 

@@ -20,6 +20,8 @@ from retention_assets.llm import checkpoints, models, plots, steps
 from retention_assets.llm.config import LLMConfig
 from retention_assets.llm.text import Encoded, collate_scores, encode_pair, length_grouped_batches
 
+# Metadata every run of this step reports (besides the artifact ref).
+REPORTED = ("eval_accuracy", "eval_accuracy_before", "eval_accuracy_by_source", "eval_mean_margin", "length_baseline_accuracy", "length_baseline_by_source", "loss_curve")
 KIND = "reward_model"
 PROBE_PAIRS = 4
 

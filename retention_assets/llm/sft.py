@@ -20,6 +20,8 @@ from retention_assets.llm import checkpoints, models, plots, steps
 from retention_assets.llm.config import LLMConfig
 from retention_assets.llm.text import IGNORE, Encoded, collate_lm, encode_pair, format_prompt, length_grouped_batches
 
+# Metadata every run of this step reports (besides the artifact ref).
+REPORTED = ("eval_loss_before", "eval_loss_after", "eval_perplexity_before", "eval_perplexity_after", "train_pairs", "eval_pairs", "train_tokens_per_s", "loss_curve")
 KIND = "sft_adapter"
 PROBE_PAIRS = 4  # held-out pairs whose loss the reloaded checkpoint must reproduce
 PROBE_PROMPT = "How do I keep a houseplant alive?"
