@@ -25,7 +25,9 @@ _METRIC_NOTES = {
 
 def model_card(model: "TrainedModel") -> str:
     spec, m = model.spec, model.metrics
-    metric_rows = "\n".join(f"| `{k}` | {v:.4f} | {_METRIC_NOTES.get(k, '')} |" for k, v in sorted(m.items()))
+    metric_rows = "\n".join(
+        f"| `{k}` | {v:.4f} | {_METRIC_NOTES.get(k, '')} |" for k, v in sorted(m.items()) if k != "trees"
+    )
     top = "\n".join(f"| `{r.feature}` | {r.mean_abs_contribution:.4f} |" for r in model.top_features.itertuples())
     briers = ", ".join(f"{k} {v:.5f}" for k, v in model.calibration_briers.items())
     xgb_params = spec.model.xgboost.model_dump()
