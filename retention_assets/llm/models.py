@@ -7,6 +7,7 @@ cache) or a ``.gguf`` file (transformers dequantises it to ordinary torch weight
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from peft import LoraConfig, PeftModel, TaskType, get_peft_model
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
 from retention_assets.llm.config import LoraSettings, ModelSource
+
+
+CACHE = Path(tempfile.gettempdir()) / "retention-models"
 
 
 class ModelSourceError(ValueError):
@@ -32,12 +36,43 @@ def resolve(source: str) -> tuple[str, dict]:
     if expanded.endswith(".gguf"):
         if not path.is_file():
             raise ModelSourceError(f"model source {source!r}: GGUF file {path} does not exist")
-        return str(path.parent), {"gguf_file": path.name}
+        return str(_dequantised(path)), {}
     if path.is_absolute() or expanded.startswith("."):
         if not path.is_dir():
             raise ModelSourceError(f"model source {source!r}: directory {path} does not exist")
         return str(path), {}
     return expanded, {}  # a Hugging Face id
+
+
+def _dequantised(gguf: Path) -> Path:
+    """A safetensors copy of a GGUF model and its tokenizer, made once per file.
+
+    Dequantising and parsing the GGUF tokenizer take about 20 s for SmolLM2-135M on two CPU
+    cores; every step and validation hook loads the base model again, so they share this copy."""
+    stat = gguf.stat()
+    target = CACHE / f"{gguf.stem}-{stat.st_size}-{int(stat.st_mtime)}"
+    if not (target / "config.json").is_file():
+        tmp = Path(tempfile.mkdtemp(prefix=f".{gguf.stem}.", dir=_ensure(CACHE)))
+        AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name).save_pretrained(tmp)
+        loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+        # The weights are already plain float32; a fresh model of the same config saves them
+        # without the GGUF quantizer that refuses to serialise.
+        config = loaded.config
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        model.load_state_dict(loaded.state_dict())
+        model.save_pretrained(tmp)
+        try:
+            tmp.rename(target)
+        except OSError:  # another process made it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _download_gcs(uri: str) -> Path:
@@ -47,7 +82,7 @@ def _download_gcs(uri: str) -> Path:
     keys = store.list("")
     if not keys:
         raise ModelSourceError(f"model source {uri}: no files under this prefix")
-    target = Path(tempfile.gettempdir()) / "retention-models" / uri.removeprefix("gs://").replace("/", "_")
+    target = CACHE / uri.removeprefix("gs://").replace("/", "_")
     for key in keys:
         path = target / key
         if not path.is_file():
