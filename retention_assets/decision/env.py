@@ -250,7 +250,8 @@ def _observation_space(d: RetentionDynamics) -> spaces.Box:
 
 
 class RetentionEnv(gym.Env):
-    __doc__ = "One customer; " + (__doc__ or "")
+    """One customer per episode (the module docstring, appended below, lists every assumption)."""
+
     metadata = {"render_modes": []}
 
     def __init__(self, pool: CustomerPool, simulator: SimulatorConfig, constraints: ConstraintConfig,
@@ -318,6 +319,11 @@ class RetentionVectorEnv(VectorEnv):
         info["restarted"] = restart
         info["action_mask"] = d.action_mask()
         return d.observation(), out["reward"], out["terminated"], out["truncated"], info
+
+
+# Both envs carry the full list of assumptions in their docstrings.
+RetentionEnv.__doc__ += "\n" + __doc__
+RetentionVectorEnv.__doc__ += "\n" + __doc__
 
 
 def register() -> None:

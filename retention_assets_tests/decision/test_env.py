@@ -127,3 +127,15 @@ def test_churned_customer_ends_the_episode_and_stress_raises_churn(pool, config)
         assert (reward[terminated] == 0).all() and (info["revenue"][terminated] == 0).all()
         churn[name] = terminated.mean()
     assert churn["risk+30%"] > churn["nominal"]
+
+
+def test_expected_reward_and_cost_are_the_means_of_the_sampled_ones():
+    """The learning targets of ``ppo.expected_churn`` average out to what happens."""
+    env = RetentionVectorEnv(20_000, hand_pool((50.0,), risk=(0.9,), acceptance=(0.3,)),
+                             DecisionConfig().simulator, ConstraintConfig())  # fmt: skip
+    env.reset(seed=1)
+    for action in (DISCOUNT_10, NONE):  # the second period pays the running discount of survivors
+        _, reward, _, _, info = env.step(np.full(20_000, action))
+        assert reward.mean() == pytest.approx(info["expected_reward"].mean(), abs=0.3)
+        assert info["cost"][:, BUDGET].mean() == pytest.approx(info["expected_cost"][:, BUDGET].mean(), abs=0.01)
+        assert 0 < info["survival"][~info["restarted"]].min() < 1  # restarted slots: no transition
