@@ -55,7 +55,9 @@ class ModelConfig(StrictModel):
 class TabularConfig(StrictModel):
     # Seed floors from issue 3: risk AUC >= 0.78, accept AUC >= 0.70, both ECE <= 0.05.
     risk: ModelConfig = ModelConfig(
-        xgboost=XGBoostParams(learning_rate=0.02, max_depth=3, min_child_weight=10.0, colsample_bytree=0.5, reg_lambda=5.0),
+        xgboost=XGBoostParams(
+            learning_rate=0.02, max_depth=3, min_child_weight=10.0, colsample_bytree=0.5, reg_lambda=5.0
+        ),
         gate=QualityGate(min_auc=0.78, max_ece=0.05),
     )
     accept: ModelConfig = ModelConfig(

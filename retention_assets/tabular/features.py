@@ -39,7 +39,9 @@ class FeaturePipeline:
     # -- building --------------------------------------------------------------------------
 
     @classmethod
-    def fit(cls, frame: pd.DataFrame, categorical: list[str], numeric: list[str], unseen: str = "zero") -> "FeaturePipeline":
+    def fit(
+        cls, frame: pd.DataFrame, categorical: list[str], numeric: list[str], unseen: str = "zero"
+    ) -> "FeaturePipeline":
         _require_columns(frame, categorical + numeric)
         levels = {c: sorted(frame[c].dropna().astype(str).unique().tolist()) for c in categorical}
         return cls(categorical=levels, numeric=list(numeric), unseen=unseen)

@@ -90,7 +90,8 @@ def risk_model(
     telco_customers: pd.DataFrame, customer_splits: pd.DataFrame,
 ) -> Iterator:  # fmt: skip
     """Calibrated P(churn) for a Telco customer: XGBoost + Platt/isotonic, published as an artifact."""
-    yield from _train_gate_publish(risk_spec(experiment.config.tabular), telco_customers, customer_splits, artifact_store)
+    spec = risk_spec(experiment.config.tabular)
+    yield from _train_gate_publish(spec, telco_customers, customer_splits, artifact_store)
 
 
 def _no_duration(frame: pd.DataFrame):

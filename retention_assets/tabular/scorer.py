@@ -30,7 +30,9 @@ __all__ = ["Scorer", "ScoringInputError", "load_scorer", "MODEL_FILE", "METRICS_
 
 
 class Scorer:
-    def __init__(self, pipeline: FeaturePipeline, booster: xgb.Booster, calibrator: Calibrator, metrics: dict | None = None):
+    def __init__(
+        self, pipeline: FeaturePipeline, booster: xgb.Booster, calibrator: Calibrator, metrics: dict | None = None
+    ):
         self.pipeline = pipeline
         self.booster = booster
         self.calibrator = calibrator

@@ -114,7 +114,9 @@ def _labelled(frame: pd.DataFrame, splits: pd.DataFrame, spec: ModelSpec) -> pd.
             raise TrainingDataError(f"{spec.name}: {name} is missing column(s) {missing}")
     leaked = [f for f in spec.features if any(bad in f for bad in spec.forbidden)]
     if leaked:
-        raise TrainingDataError(f"{spec.name}: feature(s) {leaked} are derived from a forbidden column {spec.forbidden}")
+        raise TrainingDataError(
+            f"{spec.name}: feature(s) {leaked} are derived from a forbidden column {spec.forbidden}"
+        )
     split = frame[spec.id_column].map(splits.set_index("id")["split"])
     if split.isna().any():
         raise TrainingDataError(f"{spec.name}: {int(split.isna().sum())} row(s) have no split in the split table")
