@@ -1,0 +1,208 @@
+"""LLM benchmarks: our SFT and PPO against TRL in the same run, and the reward model's accuracy.
+
+    RETENTION_MIRROR=../shared/data .venv/bin/python benchmarks/llm.py [--threads 2] [--quick]
+
+1. SFT tokens/s: our loop vs TRL ``SFTTrainer``, same model (SmolLM2-135M-Instruct from the
+   mirror), same OASST1 pairs, same LoRA config, batch size and max length, one epoch each;
+   tokens are the non-padding tokens each trainer fed the model. Ratio = ours / TRL.
+2. PPO: our PPO vs TRL ``RLOOTrainer`` driven by the same reward model (trained here on HH),
+   same prompts (real telco customers), rollouts per step, response length and LoRA; one
+   update epoch per batch for both (RLOO's ``num_iterations=1``). Reports seconds per step,
+   rollouts/s end to end, and the reward at the first and last step.
+3. Reward model held-out pairwise accuracy on the mirrored HH test files (our seeded split:
+   train on ``train``, measure on ``validation``) against the length-only baseline.
+4. GPU / MFU with the OPT-350m architecture in bf16: only when CUDA is available; otherwise
+   recorded as not run.
+
+Prints one line per figure, and all figures as JSON on the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from retention_assets.data import oasst1, preferences, telco  # noqa: E402
+from retention_assets.data.splits import group_split, stratified_split  # noqa: E402
+from retention_assets.llm import models, ppo, prompts, reward, sft  # noqa: E402
+from retention_assets.llm.config import LLMConfig  # noqa: E402
+from retention_assets.llm.text import format_prompt, format_response  # noqa: E402
+
+FRACTIONS = {"train": 0.6, "validation": 0.1, "calibration": 0.1, "test": 0.2}
+LORA = {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}
+
+
+def mirror() -> Path:
+    value = os.environ.get("RETENTION_MIRROR")
+    if not value:
+        sys.exit("set RETENTION_MIRROR to the offline mirror (e.g. ../shared/data)")
+    return Path(value).expanduser()
+
+
+def load_tables(root: Path):
+    path = root / "oasst1" / "oasst1_validation_en.jsonl"
+    pairs = oasst1.parse_oasst1(path.read_bytes(), str(path))
+    sft_splits = group_split(pairs["pair_id"], pairs["message_tree_id"], FRACTIONS, 42)
+    frames = []
+    for subset in ("helpful-base", "harmless-base"):
+        path = root / "hh_rlhf" / subset / "test.jsonl.gz"
+        frames.append(preferences.parse_hh_rlhf(path.read_bytes(), str(path), f"hh-rlhf/{subset}"))
+    prefs = pd.concat(frames, ignore_index=True)
+    pref_splits = stratified_split(prefs["pair_id"], prefs["source"], FRACTIONS, 42)
+    path = root / "telco" / "WA_Fn-UseC_-Telco-Customer-Churn.csv"
+    customers, _ = telco.parse_telco(path.read_bytes(), str(path))
+    return (pairs, sft_splits), (prefs, pref_splits), customers
+
+
+def bench_sft(config: LLMConfig, pairs: pd.DataFrame, splits: pd.DataFrame) -> dict:
+    from datasets import Dataset
+    from peft import TaskType
+    from trl import SFTConfig, SFTTrainer
+
+    train, _ = sft.select_pairs(pairs, splits, config)
+    tokenizer = models.load_tokenizer(config.model)
+    # Ours: one epoch over the pairs.
+    items = sft.encode(tokenizer, train, config.model.max_length)
+    model = models.with_lora(models.load_causal_lm(config.model, tokenizer), config.sft.lora, TaskType.CAUSAL_LM)
+    run = sft.train_steps(model, items, config, tokenizer.pad_token_id, lambda *_: None)
+    ours = run["tokens"] / run["seconds"]
+    # TRL: the same prompt/completion strings, completion-only loss, same LoRA, batch, length.
+    data = Dataset.from_dict({"prompt": [format_prompt(p) for p in train["prompt"]],
+                              "completion": [format_response(r) + tokenizer.eos_token for r in train["response"]]})  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        args = SFTConfig(
+            output_dir=tmp, per_device_train_batch_size=config.sft.batch_size, num_train_epochs=1,
+            learning_rate=config.sft.learning_rate, max_length=config.model.max_length, packing=False,
+            completion_only_loss=True, report_to=[], save_strategy="no", logging_steps=10_000,
+            use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0, lr_scheduler_type="constant",
+            warmup_steps=0, max_grad_norm=1.0, seed=config.sft.seed,
+        )  # fmt: skip
+        trainer = SFTTrainer(
+            model=models.load_causal_lm(config.model, tokenizer), args=args, train_dataset=data,
+            processing_class=tokenizer, peft_config=models.lora_config(config.sft.lora, TaskType.CAUSAL_LM),
+        )  # fmt: skip
+        trl_tokens = sum(len(ids) for ids in trainer.train_dataset["input_ids"])
+        start = time.perf_counter()
+        trainer.train()
+        trl_seconds = time.perf_counter() - start
+    theirs = trl_tokens / trl_seconds
+    return {"sft_pairs": len(train), "sft_tokens_per_s_ours": ours, "sft_tokens_per_s_trl": theirs,
+            "sft_tokens_per_s_ratio": ours / theirs, "sft_tokens_ours": run["tokens"], "sft_tokens_trl": trl_tokens}  # fmt: skip
+
+
+def bench_reward(config: LLMConfig, prefs: pd.DataFrame, splits: pd.DataFrame, out: Path) -> dict:
+    metrics = reward.train_reward(config, prefs, splits, out)
+    return {
+        "rm_eval_accuracy": metrics["eval_accuracy"], "rm_eval_accuracy_before": metrics["eval_accuracy_before"],
+        "rm_length_baseline_accuracy": metrics["length_baseline_accuracy"], "rm_eval_pairs": metrics["eval_pairs"],
+        "rm_train_pairs": metrics["train_pairs"], "rm_accuracy_by_source": metrics["eval_accuracy_by_source"],
+        "rm_mean_margin": metrics["eval_mean_margin"], "rm_train_seconds": metrics["train_seconds"],
+    }  # fmt: skip
+
+
+def bench_ppo(config: LLMConfig, customers: pd.DataFrame, reward_dir: Path) -> dict:
+    from datasets import Dataset
+    from peft import TaskType
+    from trl import RLOOConfig, RLOOTrainer
+
+    s = config.ppo
+    tokenizer = models.load_tokenizer(config.model)
+    rm, rm_tokenizer, _ = reward.load_reward(reward_dir, config)
+    score = reward.scorer(rm, rm_tokenizer, config.model.max_length, s.minibatch_size)
+    scenarios = prompts.scenarios(customers, config.offers, s.rollouts_per_step * s.steps, seed=s.seed)
+    batches = [scenarios[i * s.rollouts_per_step : (i + 1) * s.rollouts_per_step] for i in range(s.steps)]
+    # Ours.
+    trainer = ppo.PPOTrainer(config, models.load_causal_lm(config.model, tokenizer), tokenizer, score)
+    history = ppo.train_ppo(trainer, lambda step: batches[max(step, 0)])
+    ours_step = sum(h["step_seconds"] for h in history) / len(history)
+    # TRL RLOO: 2 completions per prompt (the fewest RLOO allows), the same number of rollouts per step.
+    generations = 2
+    data = Dataset.from_dict({"prompt": [format_prompt(sc.prompt) for sc in scenarios[: len(scenarios) // generations]]})
+
+    def reward_fn(prompts, completions, **_):
+        return score(prompts, completions).tolist()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        args = RLOOConfig(
+            output_dir=tmp, per_device_train_batch_size=s.rollouts_per_step, num_generations=generations,
+            max_completion_length=s.max_new_tokens, temperature=s.temperature, top_k=0, top_p=1.0,
+            learning_rate=s.learning_rate, beta=s.kl.init_beta, num_iterations=1, max_steps=s.steps,
+            report_to=[], save_strategy="no", logging_steps=1, use_cpu=not torch.cuda.is_available(),
+            dataloader_num_workers=0, seed=s.seed, disable_dropout=True,
+        )  # fmt: skip
+        rloo = RLOOTrainer(
+            model=models.load_causal_lm(config.model, tokenizer), reward_funcs=reward_fn, args=args,
+            train_dataset=data, processing_class=tokenizer,
+            peft_config=models.lora_config(s.lora, TaskType.CAUSAL_LM),
+        )  # fmt: skip
+        start = time.perf_counter()
+        rloo.train()
+        trl_seconds = time.perf_counter() - start
+    logs = [row for row in rloo.state.log_history if "reward" in row]
+    trl_step = trl_seconds / s.steps
+    return {
+        "ppo_steps": s.steps, "ppo_rollouts_per_step": s.rollouts_per_step, "ppo_max_new_tokens": s.max_new_tokens,
+        "ppo_seconds_per_step_ours": ours_step, "ppo_seconds_per_step_trl_rloo": trl_step,
+        "ppo_step_time_ratio_trl_over_ours": trl_step / ours_step,
+        "ppo_rollouts_per_s_ours": s.rollouts_per_step / ours_step, "ppo_rollouts_per_s_trl_rloo": s.rollouts_per_step / trl_step,
+        "ppo_generation_rollouts_per_s_ours": sum(h["rollouts_per_s"] for h in history) / len(history),
+        "ppo_score_first_ours": history[0]["score"], "ppo_score_last_ours": history[-1]["score"],
+        "ppo_kl_per_response_last_ours": history[-1]["kl"], "ppo_beta_last_ours": history[-1]["beta"],
+        "ppo_reward_first_trl_rloo": logs[0]["reward"] if logs else None,
+        "ppo_reward_last_trl_rloo": logs[-1]["reward"] if logs else None,
+        "ppo_kl_per_token_last_trl_rloo": logs[-1].get("kl") if logs else None,
+    }  # fmt: skip
+
+
+def bench_gpu() -> dict:
+    if not torch.cuda.is_available():
+        return {"gpu_mfu": "not run: no CUDA device in this run"}
+    return {"gpu_mfu": "not implemented in this script version"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sft-pairs", type=int, default=48)
+    parser.add_argument("--rm-train-pairs", type=int, default=256)
+    parser.add_argument("--rm-eval-pairs", type=int, default=200)
+    parser.add_argument("--ppo-steps", type=int, default=3)
+    parser.add_argument("--max-length", type=int, default=256)
+    cli = parser.parse_args()
+    torch.set_num_threads(cli.threads)
+    root = mirror()
+    (pairs, sft_splits), (prefs, pref_splits), customers = load_tables(root)
+    config = LLMConfig.model_validate({
+        "model": {"source": str(root / "models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf"), "max_length": cli.max_length},
+        "sft": {"lora": LORA, "batch_size": 8, "learning_rate": 2e-4, "max_train_pairs": cli.sft_pairs},
+        "reward": {"lora": LORA, "batch_size": 8, "learning_rate": 1e-4, "max_train_pairs": cli.rm_train_pairs,
+                   "max_eval_pairs": cli.rm_eval_pairs},
+        "ppo": {"lora": LORA, "steps": cli.ppo_steps, "rollouts_per_step": 8, "minibatch_size": 8, "ppo_epochs": 1,
+                "max_new_tokens": 32, "learning_rate": 1e-4},
+    })  # fmt: skip
+    figures = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads {cli.threads}",
+               "date": time.strftime("%Y-%m-%d"), "model": "SmolLM2-135M-Instruct (mirror GGUF, dequantised fp32)"}  # fmt: skip
+    figures.update(bench_sft(config, pairs, sft_splits))
+    print(f"SFT tokens/s ours {figures['sft_tokens_per_s_ours']:.0f}, TRL {figures['sft_tokens_per_s_trl']:.0f}, ratio {figures['sft_tokens_per_s_ratio']:.2f}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        figures.update(bench_reward(config, prefs, pref_splits, Path(tmp)))
+        print(f"RM held-out accuracy {figures['rm_eval_accuracy']:.3f} (length baseline {figures['rm_length_baseline_accuracy']:.3f})", flush=True)
+        figures.update(bench_ppo(config, customers, Path(tmp)))
+    print(f"PPO s/step ours {figures['ppo_seconds_per_step_ours']:.1f}, TRL RLOO {figures['ppo_seconds_per_step_trl_rloo']:.1f}", flush=True)
+    figures.update(bench_gpu())
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
