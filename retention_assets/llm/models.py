@@ -37,7 +37,7 @@ def resolve(source: str) -> tuple[str, dict]:
         if not path.is_file():
             raise ModelSourceError(f"model source {source!r}: GGUF file {path} does not exist")
         return str(_dequantised(path)), {}
-    if path.is_absolute() or expanded.startswith("."):
+    if path.is_dir() or path.is_absolute() or expanded.startswith("."):
         if not path.is_dir():
             raise ModelSourceError(f"model source {source!r}: directory {path} does not exist")
         return str(path), {}
