@@ -33,7 +33,7 @@ import yaml
 from retention_assets.decision.config import DecisionConfig
 from retention_assets.decision.customers import CustomerPool
 from retention_assets.decision.env import CONSTRAINTS, RetentionEnv, RetentionVectorEnv, Scenario
-from retention_assets.decision.policies import PPOLagPolicy, Propensity, baseline_policies
+from retention_assets.decision.policies import PPOLagPolicy, Propensity, baseline_policies, eligible
 from retention_assets.decision.ppo_lag import train_ppo_lag
 from retention_assets.evaluation.compare import compare_policies, scenarios
 from retention_assets.evaluation.metrics import markdown_table, summarise
@@ -187,9 +187,9 @@ def sb3_time_to_pass(pool, config, judge: Judge, budget_s: float, every: int) ->
         def start(self, env, rng): ...
         def observe(self, env, actions, info): ...  # noqa: E704
 
-        def act(self, env, obs, active):
+        def act(self, env, obs, active):  # behind the same shield as PPO-Lag
             action, _ = self.model.predict(obs, deterministic=True)
-            return np.where(active, action, 0)
+            return np.where(eligible(env, active), action, 0)
 
     state = {"start": time.perf_counter(), "rollouts": 0, "passed": None}
 

@@ -53,6 +53,9 @@ class SimulatorConfig(StrictModel):
     # retention offer to an existing customer is assumed likelier to be taken by this logit.
     base_acceptance_shift: float = 1.0
     offer_periods: int = Field(3, ge=1)  # how long an accepted discount / effect lasts
+    # Months of margin a customer still here at the horizon is worth to the reward (0: none).
+    # Without it the episode's end makes late retention look worthless.
+    terminal_value_periods: float = Field(0.0, ge=0)
     offers: list[OfferConfig] = DEFAULT_OFFERS
 
     @model_validator(mode="after")

@@ -22,7 +22,9 @@ replaced by the results of a randomised experiment. Concretely:
   periods, and a discount lowers revenue to ``MonthlyCharges * (1 - discount)`` for as long;
 - a churned customer leaves: the episode terminates;
 - reward = retained margin (``gross_margin * MonthlyCharges`` of a customer still here) - offer
-  cost (discount given + fixed cost of an accepted offer) - contact cost;
+  cost (discount given + fixed cost of an accepted offer) - contact cost; a customer still here
+  at the horizon adds ``terminal_value_periods`` months of margin (the business goes on after
+  the episode); the business metrics count in-horizon margin only;
 - constraint costs in ``info["cost"]`` (one column per constraint, in ``CONSTRAINTS`` order):
   the spend as a share of the customer's episode budget, a contact that makes more than
   ``fatigue_max_contacts`` within ``fatigue_window`` periods (fatigue breach), and a contact
@@ -212,6 +214,11 @@ class RetentionDynamics:
         discount_if_stays = running * self.discount[self.offer_action] * charges
         expected_spend = survival * discount_if_stays + accepted * self.fixed_cost[action] + contact_cost
         expected_reward = survival * self.sim.gross_margin * charges - expected_spend
+        # A customer still here at the horizon is worth more margin after it (terminal value).
+        last = (self.t + 1) >= self.sim.horizon
+        terminal = last * self.sim.terminal_value_periods * self.sim.gross_margin * charges
+        reward = reward + stays * terminal
+        expected_reward = expected_reward + survival * terminal
 
         self.spent += spend
         self.offer_left = np.maximum(self.offer_left - 1, 0)
