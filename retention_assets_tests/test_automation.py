@@ -42,5 +42,7 @@ def test_sensor_requests_a_run_only_when_the_customer_file_changes(tmp_path, mir
 
 def test_weekly_schedule_reevaluates_the_model_groups():
     job = defs.resolve_job_def(model_reevaluation_schedule.job_name)
-    groups = {defs.get_repository_def().asset_graph.get(key).group_name for key in job.asset_layer.selected_asset_keys}
-    assert groups <= {"tabular", "decision", "evaluation"}
+    selected = job.asset_layer.selected_asset_keys
+    groups = {defs.get_repository_def().asset_graph.get(key).group_name for key in selected}
+    assert groups == {"tabular", "decision", "evaluation"}
+    assert {dg.AssetKey("risk_model"), dg.AssetKey("policy_evaluation")} <= selected
