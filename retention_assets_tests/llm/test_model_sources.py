@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from retention_assets.llm import models
@@ -19,6 +21,7 @@ def test_a_model_is_loaded_from_a_gcs_prefix(tiny_opt, gcs_bucket):
     local = models.load_causal_lm(ModelSource(source=str(tiny_opt)), tokenizer)
     assert tokenizer("A photo of a cat")["input_ids"] == [2, 250, 1345, 9, 10, 4758]
     assert all((a == b).all() for a, b in zip(lm.state_dict().values(), local.state_dict().values()))
+    shutil.rmtree(models.CACHE / f"{gcs_bucket}_base_tiny-opt")  # the download cache of this bucket
 
 
 @pytest.mark.parametrize(
