@@ -33,8 +33,9 @@ import yaml
 from retention_assets.decision.config import DecisionConfig
 from retention_assets.decision.customers import CustomerPool
 from retention_assets.decision.env import CONSTRAINTS, RetentionEnv, RetentionVectorEnv, Scenario
-from retention_assets.decision.policies import PPOLagPolicy, Propensity, baseline_policies, eligible
+from retention_assets.decision.policies import PPOLagPolicy, Propensity, _Paced, baseline_policies, guard
 from retention_assets.decision.ppo_lag import train_ppo_lag
+from retention_assets.evaluation.asset_defs import policy_wins
 from retention_assets.evaluation.compare import compare_policies, scenarios
 from retention_assets.evaluation.metrics import markdown_table, summarise
 
@@ -178,18 +179,22 @@ def sb3_time_to_pass(pool, config, judge: Judge, budget_s: float, every: int) ->
         def env_is_wrapped(self, wrapper, indices=None): return [False] * self.num_envs  # noqa: E704
         def seed(self, seed=None): return [None] * self.num_envs  # noqa: E704
 
-    class Greedy:
+    class Greedy(PPOLagPolicy):
+        """The SB3 policy served exactly as PPO-Lag: argmax, behind the same rules and budget guard."""
+
         name = "sb3_ppo"
 
         def __init__(self, model):
+            _Paced.__init__(self, config)
             self.model = model
 
-        def start(self, env, rng): ...
-        def observe(self, env, actions, info): ...  # noqa: E704
-
-        def act(self, env, obs, active):  # behind the same shield as PPO-Lag
-            action, _ = self.model.predict(obs, deterministic=True)
-            return np.where(eligible(env, active), action, 0)
+        def act(self, env, obs, active):
+            with torch.no_grad():
+                probs = self.model.policy.get_distribution(torch.as_tensor(obs)).distribution.probs.numpy()
+            if config.constraints.action_masks:  # the env enforces the masks; the argmax respects them too
+                probs = np.where(env.dynamics.action_mask(), probs, 0.0)
+            action = np.where(active, probs.argmax(1), 0)
+            return guard(env, active, action, probs[:, 0], self.budget)
 
     state = {"start": time.perf_counter(), "rollouts": 0, "passed": None}
 
@@ -247,6 +252,9 @@ def main() -> None:
                     *baseline_policies(pool, config, config.env_seed)]  # fmt: skip
         summary = summarise(compare_policies(pool, config, policies, scenarios(config)), config.evaluation.confidence)
         print(markdown_table(summary))
+        wins = policy_wins(summary)
+        print(wins.to_markdown(index=False))
+        result["ppo_lag_vs_baselines"] = wins.to_dict(orient="records")
         result["ppo_lag_training_s"] = train_s
         result["final_costs"] = {c: float(np.nanmean(log.costs[c][-10:])) for c in CONSTRAINTS}
         result["quality"] = summary[["scenario", "policy", "nrr", "nrr_ci", "roi", "roi_ci", "net_margin",

@@ -2,7 +2,9 @@
 
 Every policy sees the same observation and the same cohort budget. The baselines follow the
 business rules by construction (a customer in cooldown or at the fatigue limit is not eligible)
-and pace spend through ``Budget``; PPO-Lag has to learn both through its multipliers.
+and pace spend through ``Budget``. PPO-Lag learns the budget through its multiplier and, with
+``constraints.action_masks``, chooses only among the contacts the rules allow; served with
+``evaluation.shield`` it passes the same eligibility and budget guard as the baselines.
 
 - ``NoContact``: never contacts (the reference for incremental margin).
 - ``RandomPolicy``: a random offer to random eligible customers, within budget.
@@ -45,9 +47,9 @@ class Budget:
     they cost), plus the discounts already promised to customers still here.
     """
 
-    def __init__(self, env: RetentionVectorEnv, config: DecisionConfig):
+    def __init__(self, env: RetentionVectorEnv, config: DecisionConfig, pacing: str | None = None):
         self.total = float(env.dynamics.budget.sum()) * config.constraints.budget_safety
-        self.greedy = config.baselines.pacing == "greedy"
+        self.greedy = (pacing or config.baselines.pacing) == "greedy"
         self.spent = 0.0
 
     def record(self, info: dict) -> None:
@@ -227,11 +229,14 @@ def fit_uplift(env: RetentionVectorEnv, config: DecisionConfig, seed: int) -> Up
 
 
 class PPOLagPolicy(_Paced):
-    """The trained agent, acting greedily (argmax) on the observation.
+    """The trained agent, acting greedily (argmax) on the observation, under the action masks.
 
-    ``shield`` (``evaluation.shield``) enforces the business rules at serving time: a contact
-    that would breach fatigue or cooldown becomes "none", as the baselines' eligibility does.
-    The Lagrangian taught the policy the rules softly; the shield makes them hard.
+    With ``constraints.action_masks`` the agent was trained, and is served, choosing only among
+    the actions the fatigue and cooldown rules allow. ``shield`` (``evaluation.shield``) adds a
+    serving-time guard with the baselines' own rules: a contact that would breach fatigue or
+    cooldown becomes "none" (a no-op under masks), and contacts are kept, most confident first
+    (lowest P(none)), only while their expected cost fits the cohort ``Budget`` the baselines
+    pace with. The Lagrangian teaches the budget in expectation; the guard makes it hard.
     """
 
     def __init__(self, config: DecisionConfig, agent: Agent, shield: bool = True):
@@ -239,11 +244,26 @@ class PPOLagPolicy(_Paced):
         self.agent, self.shield = agent, shield
         self.name = "ppo_lag" if shield else "ppo_lag_unshielded"
 
+    def start(self, env, rng):
+        super().start(env, rng)
+        self.budget = Budget(env, self.config, self.config.evaluation.guard_pacing)
+
     def act(self, env, obs, active):
         mask = env.dynamics.action_mask() if self.config.constraints.action_masks else None
-        action = self.agent.act(obs, mask)
-        allowed = eligible(env, active) if self.shield else active
-        return np.where(allowed, action, 0)
+        probs = self.agent.probabilities(obs, mask)
+        action = np.where(active, probs.argmax(1), 0)
+        return guard(env, active, action, probs[:, 0], self.budget) if self.shield else action
+
+
+def guard(env: RetentionVectorEnv, active: np.ndarray, action: np.ndarray, p_none: np.ndarray,
+          budget: Budget) -> np.ndarray:  # fmt: skip
+    """A learned policy's contacts under the baselines' rules: eligible customers only, most
+    confident first (lowest P(none)), while their expected cost fits the budget allowance."""
+    d = env.dynamics
+    rows = np.arange(env.num_envs)
+    score = np.where(eligible(env, active) & (action > 0), 1.0 - p_none + 1e-9, 0.0)
+    cost = expected_cost(env, d.model_accept[d.customer])[rows, action]
+    return allocate(score, action, cost, budget.allowance(env, active))
 
 
 def baseline_policies(pool, config: DecisionConfig, seed: int) -> list[Policy]:

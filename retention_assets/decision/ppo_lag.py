@@ -12,6 +12,10 @@ multiplier). Each iteration:
    return with far less variance, available in a simulator only;
 4. PPO epochs on the advantage ``(A_r - sum_j lambda_j A_cj) / (1 + sum_j lambda_j)``: reward
    advantages standardised, cost advantages centred, as OmniSafe's buffer does.
+
+With ``constraints.action_masks`` the actor samples, and is updated, only over the actions the
+fatigue and cooldown rules allow (masked logits), so those costs are zero by construction and
+their multipliers stay at rest; the budget remains a learned (Lagrangian) constraint.
 """
 
 from __future__ import annotations
@@ -78,9 +82,11 @@ class Agent(nn.Module):
         return Categorical(logits=logits)
 
     @torch.no_grad()
-    def act(self, obs: np.ndarray, mask: np.ndarray | None = None, greedy: bool = True) -> np.ndarray:
-        dist = self.distribution(torch.as_tensor(obs), None if mask is None else torch.as_tensor(mask))
-        return (dist.probs.argmax(-1) if greedy else dist.sample()).numpy()
+    def probabilities(self, obs: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        return self.distribution(torch.as_tensor(obs), None if mask is None else torch.as_tensor(mask)).probs.numpy()
+
+    def act(self, obs: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        return self.probabilities(obs, mask).argmax(-1)
 
     def config(self) -> dict:
         return {"obs_dim": self.obs_dim, "n_actions": self.n_actions, "hidden": self.hidden, "n_costs": self.n_costs}

@@ -83,14 +83,14 @@ def _hand_env(rules: ConstraintConfig, steps: list[int], charges=50.0) -> list[d
 
 
 def test_cooldown_breach_is_a_contact_within_the_cooldown():
-    rules = ConstraintConfig(cooldown_periods=2, fatigue_window=6, fatigue_max_contacts=6)
+    rules = ConstraintConfig(cooldown_periods=2, fatigue_window=6, fatigue_max_contacts=6, action_masks=False)
     infos = _hand_env(rules, [MESSAGE, MESSAGE, NONE, MESSAGE, NONE, NONE, MESSAGE])
     assert [i["cost"][0, COOLDOWN] for i in infos] == [0, 1, 0, 1, 0, 0, 0]
     assert sum(i["cost"][0, FATIGUE] for i in infos) == 0
 
 
 def test_fatigue_breach_is_a_contact_beyond_the_window_limit():
-    rules = ConstraintConfig(cooldown_periods=0, fatigue_window=3, fatigue_max_contacts=2)
+    rules = ConstraintConfig(cooldown_periods=0, fatigue_window=3, fatigue_max_contacts=2, action_masks=False)
     # contacts at periods 0, 1, 2, 3, then 6: periods 2 and 3 each make a third contact within 3 periods.
     infos = _hand_env(rules, [MESSAGE, MESSAGE, MESSAGE, MESSAGE, NONE, NONE, MESSAGE])
     assert [i["cost"][0, FATIGUE] for i in infos] == [0, 0, 1, 1, 0, 0, 0]
@@ -139,3 +139,17 @@ def test_expected_reward_and_cost_are_the_means_of_the_sampled_ones():
         assert reward.mean() == pytest.approx(info["expected_reward"].mean(), abs=0.3)
         assert info["cost"][:, BUDGET].mean() == pytest.approx(info["expected_cost"][:, BUDGET].mean(), abs=0.01)
         assert 0 < info["survival"][~info["restarted"]].min() < 1  # restarted slots: no transition
+
+
+def test_terminal_value_credits_a_customer_still_here_at_the_horizon_only():
+    sim = DecisionConfig().simulator.model_copy(update={"horizon": 2, "terminal_value_periods": 12.0,
+                                                        "risk_horizon_periods": 1})
+    env = RetentionVectorEnv(2, hand_pool((50.0, 50.0), risk=(0.0, 1.0), acceptance=(1.0, 1.0)), sim, ConstraintConfig())
+    env.reset(seed=0)
+    env.dynamics.customer[:] = [0, 1]  # one customer who never churns, one who surely does
+    margin = sim.gross_margin * 50.0
+    _, reward, terminated, _, info = env.step(np.array([NONE, NONE]))
+    assert reward.tolist() == pytest.approx([margin, 0.0]) and terminated.tolist() == [False, True]
+    _, reward, _, truncated, info = env.step(np.array([NONE, NONE]))
+    assert truncated[0] and reward[0] == pytest.approx(margin * 13)  # the last month + 12 months after
+    assert info["expected_reward"][0] == pytest.approx(margin * 13)

@@ -9,7 +9,9 @@ from retention_assets.decision.ppo_lag import load_agent, save_agent, train_ppo_
 
 
 def test_short_ppo_lag_run_reduces_constraint_cost(pool, config, tmp_path):
-    small = config.model_copy(update={"ppo": config.ppo.model_copy(update={"num_customers": 128, "iterations": 12})})
+    # Without the action masks every constraint is soft: the multipliers alone must cut each cost.
+    small = config.model_copy(update={"ppo": config.ppo.model_copy(update={"num_customers": 128, "iterations": 12}),
+                                      "constraints": config.constraints.model_copy(update={"action_masks": False})})
     agent, log = train_ppo_lag(pool, small)
     assert len(log.seconds) == 12 and all(len(log.lambdas[c]) == 12 for c in CONSTRAINTS)
     for name in CONSTRAINTS:
@@ -22,5 +24,5 @@ def test_short_ppo_lag_run_reduces_constraint_cost(pool, config, tmp_path):
     reloaded, meta = load_agent(tmp_path)
     assert meta["note"] == "test" and sorted(p.name for p in tmp_path.iterdir()) == ["policy.json", "policy.safetensors"]
     env = RetentionVectorEnv(64, pool, config.simulator, config.constraints)
-    obs, _ = env.reset(seed=0)
-    assert np.array_equal(agent.act(obs), reloaded.act(obs))
+    obs, info = env.reset(seed=0)
+    assert np.array_equal(agent.act(obs, info["action_mask"]), reloaded.act(obs, info["action_mask"]))
