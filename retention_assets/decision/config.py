@@ -159,7 +159,7 @@ class EvaluationConfig(StrictModel):
     shield: bool = True
     # How the guard paces PPO-Lag's cohort budget (the baselines pace by ``baselines.pacing``):
     # "even" keeps a share for every period left, as the per-customer budget it learned with does.
-    guard_pacing: Literal["greedy", "even"] = "greedy"
+    guard_pacing: Literal["greedy", "even"] = "even"
     max_violating_share: float = Field(0.01, ge=0, le=1)  # the target: <= 1% of episodes
     # Stress cases: (budget multiplier, risk multiplier, acceptance logit shift); training is not redone.
     stress: dict[str, tuple[float, float, float]] = {
