@@ -107,8 +107,7 @@ def dagster_dev(tmp_path, mirror):
 def test_launch_data_job_over_graphql_and_read_the_lineage(dagster_dev, tmp_path):
     url, port, storage = dagster_dev
     client = DagsterGraphQLClient("127.0.0.1", port_number=port)
-    # In-process: one worker instead of a process per step keeps the run fast on a small machine.
-    run_id = client.submit_job_execution("data_job", run_config={"execution": {"config": {"in_process": {}}}})
+    run_id = client.submit_job_execution("data_job")  # the local profile runs steps in process
     deadline = time.monotonic() + RUN_S
     while (status := client.get_run_status(run_id)) not in (
         DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED,
