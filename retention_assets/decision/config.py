@@ -158,8 +158,10 @@ class EvaluationConfig(StrictModel):
     # dropped, least confident first. The unshielded policy is reported beside it.
     shield: bool = True
     # How the guard paces PPO-Lag's cohort budget (the baselines pace by ``baselines.pacing``):
-    # "even" keeps a share for every period left, as the per-customer budget it learned with does.
-    guard_pacing: Literal["greedy", "even"] = "even"
+    # "even" keeps a share for every period left; "greedy" lets the policy commit the budget as
+    # early as it chooses. Chosen on validation cohorts (seeds 21-25, not the evaluation seeds):
+    # greedy had the higher NRR in 4 of 5 scenarios, "even" cut the policy's early contacts.
+    guard_pacing: Literal["greedy", "even"] = "greedy"
     max_violating_share: float = Field(0.01, ge=0, le=1)  # the target: <= 1% of episodes
     # Stress cases: (budget multiplier, risk multiplier, acceptance logit shift); training is not redone.
     stress: dict[str, tuple[float, float, float]] = {
