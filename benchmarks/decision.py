@@ -35,7 +35,7 @@ from retention_assets.decision.customers import CustomerPool
 from retention_assets.decision.env import CONSTRAINTS, RetentionEnv, RetentionVectorEnv, Scenario
 from retention_assets.decision.policies import PPOLagPolicy, Propensity, _Paced, baseline_policies, guard
 from retention_assets.decision.ppo_lag import train_ppo_lag
-from retention_assets.evaluation.asset_defs import policy_wins
+from retention_assets.evaluation.assets import policy_wins
 from retention_assets.evaluation.compare import compare_policies, scenarios
 from retention_assets.evaluation.metrics import markdown_table, summarise
 
@@ -45,22 +45,22 @@ N = 4096
 def materialize_models(storage: Path) -> None:
     import dagster as dg
 
-    from retention_assets import tabular
     from retention_assets.data.assets import assets as data_assets
     from retention_assets.profiles import build_resources
     from retention_assets.settings import load_config
+    from retention_assets.tabular.assets import assets as tabular_assets
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.yaml"
         path.write_text(yaml.safe_dump({"name": "bench", "storage": {"root": str(storage)}}))
         selection = ["telco_customers", "bank_contacts", "customer_splits", "contact_splits", "risk_model", "accept_model"]
-        result = dg.materialize([*data_assets, *tabular.assets], selection=selection,
+        result = dg.materialize([*data_assets, *tabular_assets], selection=selection,
                                 resources=build_resources(load_config(path), str(path)))  # fmt: skip
         assert result.success
 
 
 def load_pool(storage: Path, config: DecisionConfig) -> CustomerPool:
-    from retention_assets.decision.asset_defs import simulation_pool
+    from retention_assets.decision.assets import simulation_pool
     from resources.storage.artifacts import ArtifactStore
 
     tables = storage / "tables"

@@ -15,10 +15,10 @@ from retention_assets.settings import load_config
 # `schedules` and `sensors` lists.
 DOMAIN_MODULES = [
     "retention_assets.data.assets",
-    "retention_assets.tabular.model_assets",
+    "retention_assets.tabular.assets",
     "retention_assets.llm.assets",
-    "retention_assets.decision.asset_defs",
-    "retention_assets.evaluation.asset_defs",
+    "retention_assets.decision.assets",
+    "retention_assets.evaluation.assets",
     "retention_assets.automation",
 ]
 

@@ -1,5 +1,4 @@
-"""Raw public data, cleaned tables and their splits."""
+"""The `data` domain: raw public (or your own) files, cleaned into typed tables and splits.
 
-from retention_assets.data.assets import assets
-
-__all__ = ["assets"]
+Its Dagster definitions are in ``assets.py``.
+"""

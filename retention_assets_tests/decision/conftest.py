@@ -15,13 +15,15 @@ import numpy as np
 import pytest
 import yaml
 
-from retention_assets import decision, evaluation, tabular
 from retention_assets.data.assets import assets as data_assets
-from retention_assets.decision.asset_defs import simulation_pool
+from retention_assets.decision.assets import assets as decision_assets
+from retention_assets.decision.assets import simulation_pool
+from retention_assets.evaluation.assets import assets as evaluation_assets
 from retention_assets.decision.config import DecisionConfig
 from retention_assets.decision.customers import CustomerPool
 from retention_assets.profiles import build_resources
 from retention_assets.settings import load_config
+from retention_assets.tabular.assets import assets as tabular_assets
 from resources.storage.artifacts import ArtifactStore
 
 INPUTS = ["telco_customers", "bank_contacts", "customer_splits", "contact_splits", "risk_model", "accept_model"]
@@ -61,7 +63,7 @@ class DecisionWorkspace:
 
     def materialize(self, selection: list[str], decision_section: dict | None = None) -> dg.ExecuteInProcessResult:
         path = self.config_path(decision_section)
-        everything = [*data_assets, *tabular.assets, *decision.assets, *evaluation.assets]
+        everything = [*data_assets, *tabular_assets, *decision_assets, *evaluation_assets]
         return dg.materialize(everything, selection=selection, resources=build_resources(load_config(path), str(path)),
                               raise_on_error=False)  # fmt: skip
 

@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 import yaml
 
-from retention_assets.data import assets as data_assets  # the list of data assets
+from retention_assets.data.assets import assets as data_assets
 from retention_assets.data import telco
 from retention_assets.data.splits import stratified_split
 from retention_assets.llm import message_policy, reward, sft

@@ -12,7 +12,7 @@ import yaml
 from retention_assets.data.assets import assets as data_assets
 from retention_assets.profiles import build_resources
 from retention_assets.settings import load_config
-from retention_assets.tabular import assets as tabular_assets
+from retention_assets.tabular.assets import assets as tabular_assets
 from retention_assets_tests.data.workspace import failure_message
 
 INPUTS = ["telco_customers", "bank_contacts", "customer_splits", "contact_splits"]

@@ -12,7 +12,7 @@ from sklearn.metrics import roc_auc_score
 
 from retention_assets.data import bank, telco
 from retention_assets.settings import load_config
-from retention_assets.tabular import load_scorer
+from retention_assets.tabular.scorer import load_scorer
 from resources.storage.artifacts import ArtifactRef, ArtifactStore
 from retention_assets_tests.data.workspace import check_results, materialization_metadata
 

@@ -9,7 +9,8 @@ import pytest
 from retention_assets.data import bank, telco
 from retention_assets.data.sources import fetch
 from retention_assets.data.splits import stratified_split
-from retention_assets.tabular import ScoringInputError, load_scorer, train_model
+from retention_assets.tabular.scorer import ScoringInputError, load_scorer
+from retention_assets.tabular.train import train_model
 from retention_assets.tabular.config import TabularConfig
 from retention_assets.tabular.features import FeaturePipeline
 from retention_assets.tabular.metrics import expected_calibration_error

@@ -8,7 +8,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from retention_assets.decision.asset_defs import CAVEAT, simulation_pool
+from retention_assets.decision.assets import CAVEAT, simulation_pool
 from retention_assets.decision.policies import PPOLagPolicy, baseline_policies
 from retention_assets.decision.ppo_lag import load_agent
 from retention_assets.evaluation.compare import compare_policies, scenarios
