@@ -3,8 +3,10 @@
     RETENTION_MIRROR=../shared/data .venv/bin/python benchmarks/llm.py [--threads 2] [--quick]
 
 1. SFT tokens/s: our loop vs TRL ``SFTTrainer``, same model (SmolLM2-135M-Instruct from the
-   mirror), same OASST1 pairs, same LoRA config, batch size and max length, one epoch each;
-   tokens are the non-padding tokens each trainer fed the model. Ratio = ours / TRL.
+   mirror), same OASST1 pairs, same LoRA config, batch size, max length and precision
+   (``--precision``; TRL's own defaults, bf16 autocast and activation checkpointing, are
+   overridden to match), one epoch each; tokens are the non-padding tokens each trainer fed
+   the model. Ratio = ours / TRL.
 2. PPO: our PPO vs TRL ``RLOOTrainer`` driven by the same reward model (trained here on HH),
    same prompts (real telco customers), rollouts per step, response length and LoRA; one
    update epoch per batch for both (RLOO's ``num_iterations=1``). Reports seconds per step,
@@ -107,6 +109,8 @@ def _sft_trl(config: LLMConfig, train: pd.DataFrame) -> tuple[int, float]:
             completion_only_loss=True, report_to=[], save_strategy="no", logging_steps=10_000,
             use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0, lr_scheduler_type="constant",
             warmup_steps=0, max_grad_norm=1.0, seed=config.sft.seed, disable_tqdm=True,
+            # TRL defaults to bf16 autocast and activation checkpointing; match our loop instead.
+            bf16=config.autocast_bf16, gradient_checkpointing=False,
         )  # fmt: skip
         trainer = SFTTrainer(
             model=models.load_causal_lm(config.model, tokenizer), args=args, train_dataset=data,
@@ -157,6 +161,7 @@ def bench_ppo(config: LLMConfig, customers: pd.DataFrame, reward_dir: Path) -> d
             learning_rate=s.learning_rate, beta=s.kl.init_beta, num_iterations=1, max_steps=s.steps,
             report_to=[], save_strategy="no", logging_steps=1, use_cpu=not torch.cuda.is_available(),
             dataloader_num_workers=0, seed=s.seed, disable_dropout=True,
+            bf16=False, gradient_checkpointing=False,  # our PPO runs fp32 without checkpointing
         )  # fmt: skip
         rloo = RLOOTrainer(
             model=models.load_causal_lm(config.model, tokenizer), reward_funcs=reward_fn, args=args,
@@ -197,6 +202,7 @@ def main() -> None:
     parser.add_argument("--ppo-steps", type=int, default=3)
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--sft-rounds", type=int, default=2)
+    parser.add_argument("--precision", choices=["bf16", "fp32"], default="bf16", help="training precision, ours and TRL alike")
     parser.add_argument("--parts", default="sft,rm,ppo", help="comma-separated subset of sft,rm,ppo (ppo needs rm)")
     cli = parser.parse_args()
     torch.set_num_threads(cli.threads)
@@ -206,11 +212,12 @@ def main() -> None:
         "model": {"source": str(root / "models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf"), "max_length": cli.max_length},
         "sft": {"lora": LORA, "batch_size": 8, "learning_rate": 2e-4, "max_train_pairs": cli.sft_pairs},
         "reward": {"lora": LORA, "batch_size": 8, "learning_rate": 1e-4, "max_train_pairs": cli.rm_train_pairs,
-                   "max_eval_pairs": cli.rm_eval_pairs},
+                   "max_eval_pairs": cli.rm_eval_pairs, "micro_batch_size": 4},
         "ppo": {"lora": LORA, "steps": cli.ppo_steps, "rollouts_per_step": 8, "minibatch_size": 8, "ppo_epochs": 1,
                 "max_new_tokens": 32, "learning_rate": 1e-4},
+        "autocast_bf16": cli.precision == "bf16",
     })  # fmt: skip
-    figures = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads {cli.threads}",
+    figures = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads {cli.threads}, {cli.precision}",
                "date": time.strftime("%Y-%m-%d"), "model": "SmolLM2-135M-Instruct (mirror GGUF, dequantised fp32)"}  # fmt: skip
     parts = set(cli.parts.split(","))
     if "sft" in parts:

@@ -132,6 +132,11 @@ def load_sft_model(model: ModelSource, tokenizer, adapter_dir: Path) -> torch.nn
     return PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
 
 
+def autocast(enabled: bool):
+    """bf16 mixed precision for a training forward pass (fp32 weights, bf16 matmuls)."""
+    return torch.autocast("cuda" if torch.cuda.is_available() else "cpu", dtype=torch.bfloat16, enabled=enabled)
+
+
 def set_threads(threads: int) -> None:
     if threads:
         torch.set_num_threads(threads)

@@ -67,7 +67,7 @@ class PolicyWithValue(torch.nn.Module):
         vocabulary the prompt's logits would be most of the memory and time."""
         positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding: positions start at each prompt
         out = self.lm(
-            input_ids=ids, attention_mask=mask, position_ids=positions,
+            input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=False,
             output_hidden_states=True, logits_to_keep=response_len + 1,
         )  # fmt: skip
         hidden = out.hidden_states[-1][:, -response_len - 1 : -1]
@@ -130,7 +130,7 @@ def generate(lm, tokenizer, prompts: list[str], max_new_tokens: int, max_length:
     sampling = {"do_sample": False} if temperature is None else {"do_sample": True, "top_k": 0, "top_p": 1.0, "temperature": temperature}
     out = lm.generate(
         **query, max_new_tokens=max_new_tokens, min_new_tokens=1, pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id, **sampling,
+        eos_token_id=tokenizer.eos_token_id, use_cache=True, **sampling,
     )  # fmt: skip
     response = out[:, prompt_len:]
     if response.shape[1] < max_new_tokens:  # every sequence stopped early: pad to the fixed width

@@ -93,7 +93,7 @@ def evaluate(model, pairs: list[tuple[Encoded, Encoded]], sources: list[str], pa
 def bradley_terry_loss(model, pairs: list[tuple[Encoded, Encoded]], pad_id: int) -> torch.Tensor:
     """Chosen and rejected scored in one forward pass: the first half of the batch is chosen."""
     batch = collate_scores([c for c, _ in pairs] + [r for _, r in pairs], pad_id)
-    rewards = model(**batch).logits.squeeze(-1)
+    rewards = model(**batch, use_cache=False).logits.squeeze(-1)
     chosen, rejected = rewards[: len(pairs)], rewards[len(pairs) :]
     return -torch.nn.functional.logsigmoid(chosen - rejected).mean()
 
@@ -111,16 +111,22 @@ def train_reward(config: LLMConfig, pairs: pd.DataFrame, splits: pd.DataFrame, o
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate)
     step, start = 0, time.perf_counter()
     lengths = [len(c.ids) + len(r.ids) for c, r in train_pairs]
+    micro = settings.micro_batch_size or settings.batch_size
     for _ in range(settings.epochs):
         model.train()
         for batch_ids in length_grouped_batches(lengths, settings.batch_size, rng):
-            loss = bradley_terry_loss(model, [train_pairs[i] for i in batch_ids], pad)
-            loss.backward()
+            loss = 0.0
+            for start_at in range(0, len(batch_ids), micro):  # gradient accumulation bounds memory
+                part = batch_ids[start_at : start_at + micro]
+                with models.autocast(config.autocast_bf16):
+                    part_loss = bradley_terry_loss(model, [train_pairs[i] for i in part], pad) * (len(part) / len(batch_ids))
+                part_loss.backward()
+                loss += part_loss.detach()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            log(step, {"train_loss": loss.item()})
+            log(step, {"train_loss": float(loss)})
             if settings.max_steps and step >= settings.max_steps:
                 break
     seconds = time.perf_counter() - start

@@ -79,7 +79,8 @@ def train_steps(model, items: list[Encoded], config: LLMConfig, pad_id: int, log
     for _ in range(settings.epochs):
         for batch_ids in length_grouped_batches([len(e.ids) for e in items], settings.batch_size, rng):
             batch = collate_lm([items[i] for i in batch_ids], pad_id)
-            loss = model(**batch).loss  # transformers shifts labels and skips IGNORE
+            with models.autocast(config.autocast_bf16):
+                loss = model(**batch, use_cache=False).loss  # transformers shifts labels and skips IGNORE
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -151,7 +152,7 @@ def generate_text(model, tokenizer, prompt: str, max_new_tokens: int) -> str:
     ids = tokenizer(format_prompt(prompt), return_tensors="pt")
     model.eval()
     with torch.no_grad():
-        out = model.generate(**ids, max_new_tokens=max_new_tokens, do_sample=False, min_new_tokens=4, pad_token_id=tokenizer.pad_token_id)
+        out = model.generate(**ids, max_new_tokens=max_new_tokens, do_sample=False, min_new_tokens=4, pad_token_id=tokenizer.pad_token_id, use_cache=True)
     return tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
 
 
