@@ -98,6 +98,19 @@ def bradley_terry_loss(model, pairs: list[tuple[Encoded, Encoded]], pad_id: int)
     return -torch.nn.functional.logsigmoid(chosen - rejected).mean()
 
 
+def accumulate_gradients(model, pairs: list[tuple[Encoded, Encoded]], pad_id: int, micro_batch: int, bf16: bool) -> float:
+    """Backward the batch's mean loss in micro-batches of ``micro_batch`` pairs; only one
+    micro-batch's activations are alive at a time. Returns the batch loss."""
+    total = 0.0
+    for start in range(0, len(pairs), micro_batch):
+        part = pairs[start : start + micro_batch]
+        with models.autocast(bf16):
+            loss = bradley_terry_loss(model, part, pad_id) * (len(part) / len(pairs))
+        loss.backward()
+        total += loss.item()
+    return total
+
+
 def train_reward(config: LLMConfig, pairs: pd.DataFrame, splits: pd.DataFrame, out_dir: Path, log: Log = lambda *_: None) -> dict:
     settings = config.reward
     torch.manual_seed(settings.seed)
@@ -115,18 +128,12 @@ def train_reward(config: LLMConfig, pairs: pd.DataFrame, splits: pd.DataFrame, o
     for _ in range(settings.epochs):
         model.train()
         for batch_ids in length_grouped_batches(lengths, settings.batch_size, rng):
-            loss = 0.0
-            for start_at in range(0, len(batch_ids), micro):  # gradient accumulation bounds memory
-                part = batch_ids[start_at : start_at + micro]
-                with models.autocast(config.autocast_bf16):
-                    part_loss = bradley_terry_loss(model, [train_pairs[i] for i in part], pad) * (len(part) / len(batch_ids))
-                part_loss.backward()
-                loss += part_loss.detach()
+            loss = accumulate_gradients(model, [train_pairs[i] for i in batch_ids], pad, micro, config.autocast_bf16)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            log(step, {"train_loss": float(loss)})
+            log(step, {"train_loss": loss})
             if settings.max_steps and step >= settings.max_steps:
                 break
     seconds = time.perf_counter() - start
