@@ -29,6 +29,7 @@ import xgboost as xgb
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
+from retention_assets.data.splits import SPLITS
 from retention_assets.tabular import baselines
 from retention_assets.tabular.calibration import FITTERS, choose_calibrator
 from retention_assets.tabular.card import model_card
@@ -43,7 +44,6 @@ from retention_assets.tabular.metrics import (
 )
 from retention_assets.tabular.scorer import Scorer
 
-SPLITS = ("train", "validation", "calibration", "test")
 RELIABILITY_FILE = "reliability.png"
 CARD_FILE = "MODEL_CARD.md"
 
