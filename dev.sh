@@ -27,8 +27,11 @@ ensure_env() {
 case "${1:-}" in
   run)
     ensure_env
-    .venv/bin/dagster job execute -m retention_assets.definitions -j retention_pipeline
+    status=0
+    .venv/bin/dagster job execute -m retention_assets.definitions -j retention_pipeline || status=$?
+    # Say what was materialized even when a quality gate stopped part of the graph.
     .venv/bin/python -m retention_assets.summary
+    exit "$status"
     ;;
   test)
     ensure_env
