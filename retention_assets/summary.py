@@ -18,7 +18,8 @@ def main() -> None:
             continue
         metadata = event.asset_materialization.metadata
         rows = metadata.get("dagster/row_count")
-        where = metadata.get("uri") or metadata.get("artifact_uri")
+        # A model's artifact directory, else the stored table or JSON value.
+        where = metadata.get("artifact_uri") or metadata.get("checkpoint") or metadata.get("uri")
         details = f"{rows.value} rows" if rows is not None else ""
         print(f"  {key.to_user_string():24s} {details:>12s}  {where.value if where else ''}")
     print("Browse the lineage with: ./dev.sh ui")
