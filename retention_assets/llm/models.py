@@ -15,6 +15,7 @@ import torch
 from peft import LoraConfig, PeftModel, TaskType, get_peft_model
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
+from retention_assets.llm import checkpoints
 from retention_assets.llm.config import LoraSettings, ModelSource
 
 
@@ -140,3 +141,20 @@ def autocast(enabled: bool):
 def set_threads(threads: int) -> None:
     if threads:
         torch.set_num_threads(threads)
+
+
+def load_adapter(directory: Path, kind: str, source: ModelSource | None, build_base):
+    """``(model, tokenizer, meta)`` of a PEFT checkpoint of ``kind`` on ``build_base(source, tokenizer)``.
+
+    ``source`` defaults to the base model the checkpoint records; a broken checkpoint raises
+    ``CheckpointError``.
+    """
+
+    def load(path: Path):
+        meta = checkpoints.read_meta(path, kind)
+        base_source = source or ModelSource(**meta["base"])
+        tokenizer = load_tokenizer(base_source)
+        model = PeftModel.from_pretrained(build_base(base_source, tokenizer), str(path))
+        return model, tokenizer, meta
+
+    return checkpoints.guarded_load(directory, load)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from peft import PeftModel, TaskType
+from peft import TaskType
 
 from retention_assets.llm import checkpoints, models, plots, steps
 from retention_assets.llm.config import LLMConfig
@@ -154,16 +154,10 @@ def train_reward(config: LLMConfig, pairs: pd.DataFrame, splits: pd.DataFrame, o
 
 def load_reward(directory: Path, config: LLMConfig | None = None):
     """``(model, tokenizer, meta)`` from a reward-model checkpoint; a broken one raises ``CheckpointError``."""
-
-    def load(path: Path):
-        meta = checkpoints.read_meta(path, KIND)
-        source = config.model if config else models.ModelSource(**meta["base"])
-        tokenizer = models.load_tokenizer(source)
-        base = models.load_sequence_classifier(source, tokenizer)
-        model = PeftModel.from_pretrained(base, str(path)).eval()
-        return model, tokenizer, meta
-
-    return checkpoints.guarded_load(directory, load)
+    model, tokenizer, meta = models.load_adapter(
+        directory, KIND, config.model if config else None, models.load_sequence_classifier
+    )
+    return model.eval(), tokenizer, meta
 
 
 def validate_reward(directory: Path, config: LLMConfig) -> dict:

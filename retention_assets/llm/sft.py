@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from peft import PeftModel, TaskType
+from peft import TaskType
 
 from retention_assets.llm import checkpoints, models, plots, steps
 from retention_assets.llm.config import LLMConfig
@@ -124,15 +124,7 @@ def train_sft(config: LLMConfig, pairs: pd.DataFrame, splits: pd.DataFrame, out_
 
 def load_sft(directory: Path, config: LLMConfig | None = None):
     """``(model, tokenizer, meta)`` from an SFT checkpoint; a broken one raises ``CheckpointError``."""
-
-    def load(path: Path):
-        meta = checkpoints.read_meta(path, KIND)
-        source = config.model if config else models.ModelSource(**meta["base"])
-        tokenizer = models.load_tokenizer(source)
-        base = models.load_causal_lm(source, tokenizer)
-        return PeftModel.from_pretrained(base, str(path)), tokenizer, meta
-
-    return checkpoints.guarded_load(directory, load)
+    return models.load_adapter(directory, KIND, config.model if config else None, models.load_causal_lm)
 
 
 def validate_sft(directory: Path, config: LLMConfig) -> dict:
