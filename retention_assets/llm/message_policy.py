@@ -18,7 +18,7 @@ from safetensors.torch import load_file, save_file
 
 from retention_assets.llm import checkpoints, models, plots, prompts, reward, rules, sft, steps
 from retention_assets.llm.config import LLMConfig
-from retention_assets.llm.ppo import PPOTrainer, decode, generate, train_ppo
+from retention_assets.llm.ppo import PPOTrainer, decode, generate, last_hidden_size, train_ppo
 from retention_assets.llm.text import encode_pair
 
 # Metadata every run of this step reports (besides the artifact ref).
@@ -46,7 +46,7 @@ def save_policy(trainer: PPOTrainer, sft_dir: Path, out_dir: Path, probes: list[
     shutil.copytree(sft_dir, out_dir / "sft", ignore=shutil.ignore_patterns("MANIFEST.json"))
     trainer.policy.lm.save_pretrained(str(out_dir / "policy"))
     head = trainer.policy.value_head
-    save_file({"weight": head.weight.detach().contiguous(), "bias": head.bias.detach().contiguous()}, out_dir / "value_head.safetensors")
+    save_file({"weight": head.weight.detach().cpu().contiguous(), "bias": head.bias.detach().cpu().contiguous()}, out_dir / "value_head.safetensors")
     checkpoints.write_meta(
         out_dir, KIND, base=trainer.config.model.model_dump(),
         probe_prompts=[s.prompt for s in probes], probe_messages=messages,
@@ -63,7 +63,7 @@ def load_policy(directory: Path, config: LLMConfig | None = None):
         tokenizer = models.load_tokenizer(source)
         lm = PeftModel.from_pretrained(models.load_sft_model(source, tokenizer, path / "sft"), str(path / "policy")).eval()
         head = load_file(path / "value_head.safetensors")
-        hidden = lm.config.get_text_config().hidden_size
+        hidden = last_hidden_size(lm)
         if head["weight"].shape != (1, hidden):
             raise checkpoints.CheckpointError(f"{path}/value_head.safetensors: weight {tuple(head['weight'].shape)}, expected (1, {hidden})")
         return lm, head, tokenizer, meta

@@ -104,7 +104,7 @@ def load_causal_lm(model: ModelSource, tokenizer) -> torch.nn.Module:
     path, extra = resolve(model.source)
     lm = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, **extra)
     lm.config.pad_token_id = tokenizer.pad_token_id
-    return lm
+    return lm.to(device())
 
 
 def load_sequence_classifier(model: ModelSource, tokenizer) -> torch.nn.Module:
@@ -112,7 +112,7 @@ def load_sequence_classifier(model: ModelSource, tokenizer) -> torch.nn.Module:
     path, extra = resolve(model.source)
     clf = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=torch.float32, **extra)
     clf.config.pad_token_id = tokenizer.pad_token_id
-    return clf
+    return clf.to(device())
 
 
 def lora_config(settings: LoraSettings, task: TaskType) -> LoraConfig:
@@ -133,9 +133,19 @@ def load_sft_model(model: ModelSource, tokenizer, adapter_dir: Path) -> torch.nn
     return PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
 
 
+def device() -> torch.device:
+    """Where the steps run: the GPU when the job has one (a Vertex GPU job), else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def on_device(batch: dict[str, torch.Tensor], model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A collated batch moved to the model's device."""
+    return {key: value.to(model.device) for key, value in batch.items()}
+
+
 def autocast(enabled: bool):
     """bf16 mixed precision for a training forward pass (fp32 weights, bf16 matmuls)."""
-    return torch.autocast("cuda" if torch.cuda.is_available() else "cpu", dtype=torch.bfloat16, enabled=enabled)
+    return torch.autocast(device().type, dtype=torch.bfloat16, enabled=enabled)
 
 
 def set_threads(threads: int) -> None:

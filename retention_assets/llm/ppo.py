@@ -48,6 +48,12 @@ class AdaptiveKLController:
         self.value *= 1 + error * n_samples / s.horizon
 
 
+def last_hidden_size(lm: torch.nn.Module) -> int:
+    """Width of the last hidden state, the one the LM head reads. Not always ``hidden_size``:
+    OPT-350m projects its 1024-wide layers down to 512 before the head."""
+    return lm.get_output_embeddings().weight.shape[1]
+
+
 class PolicyWithValue(torch.nn.Module):
     """The LoRA policy and a value head reading the same last hidden state (shared trunk, as in
     TRL's former ``AutoModelForCausalLMWithValueHead``)."""
@@ -55,8 +61,7 @@ class PolicyWithValue(torch.nn.Module):
     def __init__(self, lm: torch.nn.Module):
         super().__init__()
         self.lm = lm
-        hidden = lm.config.get_text_config().hidden_size
-        self.value_head = torch.nn.Linear(hidden, 1)
+        self.value_head = torch.nn.Linear(last_hidden_size(lm), 1, device=lm.device)
         torch.nn.init.zeros_(self.value_head.weight)
         torch.nn.init.zeros_(self.value_head.bias)
 
@@ -111,7 +116,7 @@ def whiten(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def gae(rewards: torch.Tensor, values: torch.Tensor, gamma: float, lam: float) -> torch.Tensor:
     """Generalised advantage estimates over the response tokens (values after EOS are zero)."""
     advantages = torch.zeros_like(rewards)
-    last = torch.zeros(rewards.shape[0])
+    last = torch.zeros(rewards.shape[0], device=rewards.device)
     for t in reversed(range(rewards.shape[1])):
         next_value = values[:, t + 1] if t + 1 < rewards.shape[1] else torch.zeros_like(last)
         delta = rewards[:, t] + gamma * next_value - values[:, t]
@@ -125,7 +130,7 @@ def generate(lm, tokenizer, prompts: list[str], max_new_tokens: int, max_length:
     """``(ids, mask, prompt_len)``: left-padded prompts + responses padded to ``max_new_tokens``,
     the mask ending at each response's first EOS. ``temperature=None`` decodes greedily."""
     encoded = [tokenizer(format_prompt(p))["input_ids"][-(max_length - max_new_tokens) :] for p in prompts]
-    query = left_pad(encoded, tokenizer.pad_token_id)
+    query = models.on_device(left_pad(encoded, tokenizer.pad_token_id), lm)
     prompt_len = query["input_ids"].shape[1]
     sampling = {"do_sample": False} if temperature is None else {"do_sample": True, "top_k": 0, "top_p": 1.0, "temperature": temperature}
     out = lm.generate(
@@ -134,7 +139,7 @@ def generate(lm, tokenizer, prompts: list[str], max_new_tokens: int, max_length:
     )  # fmt: skip
     response = out[:, prompt_len:]
     if response.shape[1] < max_new_tokens:  # every sequence stopped early: pad to the fixed width
-        pad = torch.full((len(out), max_new_tokens - response.shape[1]), tokenizer.pad_token_id)
+        pad = torch.full((len(out), max_new_tokens - response.shape[1]), tokenizer.pad_token_id, device=out.device)
         response = torch.cat([response, pad], 1)
     is_eos = response == tokenizer.eos_token_id
     response_mask = (torch.cumsum(is_eos, 1) - is_eos.long() == 0).long()  # up to and including the first EOS
@@ -178,7 +183,7 @@ class PPOTrainer:
 
     @torch.no_grad()
     def score(self, scenarios: list[Scenario], texts: list[str]) -> torch.Tensor:
-        return self.score_fn([s.prompt for s in scenarios], texts).float()
+        return self.score_fn([s.prompt for s in scenarios], texts).float().to(self.policy.lm.device)
 
     @torch.no_grad()
     def rollout(self, scenarios: list[Scenario]) -> tuple[Batch, int]:
@@ -216,7 +221,7 @@ class PPOTrainer:
             ended = (batch.ids[:, -self.s.max_new_tokens :] == self.tokenizer.eos_token_id).any(1)
             scores = torch.where(ended, scores, torch.full_like(scores, self.s.no_eos_penalty))
         last = (batch.response_mask.sum(1).long() - 1).clamp(min=0)
-        rewards[torch.arange(len(rewards)), last] += scores
+        rewards[torch.arange(len(rewards), device=rewards.device), last] += scores
         return rewards, kl.sum(1), scores
 
     def step(self, scenarios: list[Scenario]) -> dict:
@@ -234,7 +239,7 @@ class PPOTrainer:
         # rollout's at ratio 1 (lm-human-preference-details turns dropout off for the same reason).
         for _ in range(self.s.ppo_epochs):
             for idx in np.split(self.rng.permutation(len(scenarios)), len(scenarios) // self.s.minibatch_size):
-                idx = torch.as_tensor(idx)
+                idx = torch.as_tensor(idx, device=batch.ids.device)
                 mb_mask = m[idx]
                 logits, vpred = self.policy(batch.ids[idx], batch.mask[idx], batch.ids.shape[1] - prompt_len)
                 logprobs = response_logprobs(logits, batch.ids[idx, prompt_len:], self.s.temperature)

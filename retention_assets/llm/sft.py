@@ -58,7 +58,7 @@ def token_loss(model, items: list[Encoded], pad_id: int, batch_size: int) -> tup
     total, count = 0.0, 0
     with torch.no_grad():
         for batch_ids in length_grouped_batches([len(e.ids) for e in items], batch_size, None):
-            batch = collate_lm([items[i] for i in batch_ids], pad_id)
+            batch = models.on_device(collate_lm([items[i] for i in batch_ids], pad_id), model)
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
             labels = batch["labels"][:, 1:]
             losses = torch.nn.functional.cross_entropy(
@@ -78,7 +78,7 @@ def train_steps(model, items: list[Encoded], config: LLMConfig, pad_id: int, log
     model.train()
     for _ in range(settings.epochs):
         for batch_ids in length_grouped_batches([len(e.ids) for e in items], settings.batch_size, rng):
-            batch = collate_lm([items[i] for i in batch_ids], pad_id)
+            batch = models.on_device(collate_lm([items[i] for i in batch_ids], pad_id), model)
             with models.autocast(config.autocast_bf16):
                 loss = model(**batch, use_cache=False).loss  # transformers shifts labels and skips IGNORE
             loss.backward()
@@ -141,7 +141,7 @@ def validate_sft(directory: Path, config: LLMConfig) -> dict:
 
 def generate_text(model, tokenizer, prompt: str, max_new_tokens: int) -> str:
     """Greedy reply to one prompt; at least a few tokens, so an early EOS is not read as failure."""
-    ids = tokenizer(format_prompt(prompt), return_tensors="pt")
+    ids = models.on_device(tokenizer(format_prompt(prompt), return_tensors="pt"), model)
     model.eval()
     with torch.no_grad():
         out = model.generate(**ids, max_new_tokens=max_new_tokens, do_sample=False, min_new_tokens=4, pad_token_id=tokenizer.pad_token_id, use_cache=True)
