@@ -47,6 +47,10 @@ class SFTSettings(StrictModel):
 class RewardSettings(StrictModel):
     lora: LoraSettings = LoraSettings()
     learning_rate: float = Field(1e-4, gt=0)
+    # The score head starts random (std 0.02) while LoRA starts as a no-op; at the LoRA rate the
+    # head barely leaves its random projection in a short run, so it gets its own rate.
+    # None: ``learning_rate``.
+    head_learning_rate: float | None = Field(None, gt=0)
     batch_size: int = Field(8, ge=1)  # pairs per optimiser step
     # Pairs per forward/backward pass (gradients accumulate up to batch_size); None: batch_size.
     # Activations dominate memory: 16 sequences of 256 tokens through SmolLM2's 30 fp32 layers

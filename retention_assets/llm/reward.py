@@ -57,8 +57,8 @@ def score_items(model, items: list[Encoded], pad_id: int, batch_size: int) -> to
     scores = torch.empty(len(items))
     with torch.no_grad():
         for batch_ids in length_grouped_batches([len(e.ids) for e in items], batch_size, None):
-            batch = collate_scores([items[i] for i in batch_ids], pad_id)
-            scores[batch_ids] = model(**batch).logits.squeeze(-1).float()
+            batch = models.on_device(collate_scores([items[i] for i in batch_ids], pad_id), model)
+            scores[batch_ids] = model(**batch).logits.squeeze(-1).float().cpu()
     return scores
 
 
@@ -92,7 +92,7 @@ def evaluate(model, pairs: list[tuple[Encoded, Encoded]], sources: list[str], pa
 
 def bradley_terry_loss(model, pairs: list[tuple[Encoded, Encoded]], pad_id: int) -> torch.Tensor:
     """Chosen and rejected scored in one forward pass: the first half of the batch is chosen."""
-    batch = collate_scores([c for c, _ in pairs] + [r for _, r in pairs], pad_id)
+    batch = models.on_device(collate_scores([c for c, _ in pairs] + [r for _, r in pairs], pad_id), model)
     rewards = model(**batch, use_cache=False).logits.squeeze(-1)
     chosen, rejected = rewards[: len(pairs)], rewards[len(pairs) :]
     return -torch.nn.functional.logsigmoid(chosen - rejected).mean()
@@ -111,6 +111,16 @@ def accumulate_gradients(model, pairs: list[tuple[Encoded, Encoded]], pad_id: in
     return total
 
 
+def param_groups(model, learning_rate: float, head_learning_rate: float | None) -> list[dict]:
+    """LoRA weights at ``learning_rate``; the score head (peft's ``modules_to_save`` copy) at its own rate."""
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    head = [p for n, p in trainable if "modules_to_save" in n]
+    if not head:
+        raise RuntimeError("reward model: no trainable score head (modules_to_save) found")
+    rest = [p for n, p in trainable if "modules_to_save" not in n]
+    return [{"params": rest, "lr": learning_rate}, {"params": head, "lr": head_learning_rate or learning_rate}]
+
+
 def train_reward(config: LLMConfig, pairs: pd.DataFrame, splits: pd.DataFrame, out_dir: Path, log: Log = lambda *_: None) -> dict:
     settings = config.reward
     torch.manual_seed(settings.seed)
@@ -121,7 +131,7 @@ def train_reward(config: LLMConfig, pairs: pd.DataFrame, splits: pd.DataFrame, o
     train_pairs, eval_pairs = encode_pairs(tokenizer, train, max_length), encode_pairs(tokenizer, held_out, max_length)
     model = models.with_lora(models.load_sequence_classifier(config.model, tokenizer), settings.lora, TaskType.SEQ_CLS)
     before = evaluate(model, eval_pairs, list(held_out["source"]), pad, settings.batch_size)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate)
+    optimizer = torch.optim.AdamW(param_groups(model, settings.learning_rate, settings.head_learning_rate))
     step, start = 0, time.perf_counter()
     lengths = [len(c.ids) + len(r.ids) for c, r in train_pairs]
     micro = settings.micro_batch_size or settings.batch_size
