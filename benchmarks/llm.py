@@ -5,7 +5,7 @@
 1. SFT tokens/s: our loop vs TRL ``SFTTrainer``, same model (SmolLM2-135M-Instruct from the
    mirror), same OASST1 pairs, same LoRA config, batch size, max length and precision
    (``--precision``; TRL's own defaults, bf16 autocast and activation checkpointing, are
-   overridden to match), one epoch each; tokens are the non-padding tokens each trainer fed
+   overridden to match), ``--sft-epochs`` each; tokens are the non-padding tokens each trainer fed
    the model. Ratio = ours / TRL.
 2. PPO: our PPO vs TRL ``RLOOTrainer`` driven by the same reward model (trained here on HH),
    same prompts (real telco customers), rollouts per step, response length and LoRA; one
@@ -13,8 +13,10 @@
    rollouts/s end to end, and the reward at the first and last step.
 3. Reward model held-out pairwise accuracy on the mirrored HH test files (our seeded split:
    train on ``train``, measure on ``validation``) against the length-only baseline.
-4. GPU / MFU with the OPT-350m architecture in bf16: only when CUDA is available; otherwise
-   recorded as not run.
+4. ``--arch opt-350m``: the same benchmark on the OPT-350m architecture (random weights, the
+   mirrored OPT tokenizer), meant for a GPU in bf16. With CUDA present every step runs there
+   (ours and TRL's alike) and the SFT figures get a model-FLOPs utilisation (MFU, ``mfu()``);
+   without CUDA the MFU is recorded as not run.
 
 Prints one line per figure, and all figures as JSON on the last line.
 """
@@ -25,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -68,7 +71,7 @@ def load_tables(root: Path):
 
 
 def bench_sft(config: LLMConfig, pairs: pd.DataFrame, splits: pd.DataFrame, rounds: int) -> dict:
-    """Tokens/s of one epoch each, alternating ours and TRL ``rounds`` times; the best of each
+    """Tokens/s of ``sft.epochs`` epochs each, alternating ours and TRL ``rounds`` times; the best of each
     counts, so a neighbour's burst on a shared machine penalises neither side."""
     train, _ = sft.select_pairs(pairs, splits, config)
     ours, theirs = [], []
@@ -104,7 +107,7 @@ def _sft_trl(config: LLMConfig, train: pd.DataFrame) -> tuple[int, float]:
                               "completion": [format_response(r) + tokenizer.eos_token for r in train["response"]]})  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         args = SFTConfig(
-            output_dir=tmp, per_device_train_batch_size=config.sft.batch_size, num_train_epochs=1,
+            output_dir=tmp, per_device_train_batch_size=config.sft.batch_size, num_train_epochs=config.sft.epochs,
             learning_rate=config.sft.learning_rate, max_length=config.model.max_length, packing=False,
             completion_only_loss=True, report_to=[], save_strategy="no", logging_steps=10_000,
             use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0, lr_scheduler_type="constant",
@@ -116,7 +119,7 @@ def _sft_trl(config: LLMConfig, train: pd.DataFrame) -> tuple[int, float]:
             model=models.load_causal_lm(config.model, tokenizer), args=args, train_dataset=data,
             processing_class=tokenizer, peft_config=models.lora_config(config.sft.lora, TaskType.CAUSAL_LM),
         )  # fmt: skip
-        tokens = sum(len(ids) for ids in trainer.train_dataset["input_ids"])
+        tokens = config.sft.epochs * sum(len(ids) for ids in trainer.train_dataset["input_ids"])
         start = time.perf_counter()
         trainer.train()
         return tokens, time.perf_counter() - start
@@ -187,10 +190,54 @@ def bench_ppo(config: LLMConfig, customers: pd.DataFrame, reward_dir: Path) -> d
     }  # fmt: skip
 
 
-def bench_gpu() -> dict:
+# facebook/opt-350m's config.json: 24 layers, d_model 1024, FFN 4096, 16 heads, embeddings
+# projected from 512, vocabulary 50272.
+OPT_350M = {"hidden_size": 1024, "ffn_dim": 4096, "num_hidden_layers": 24, "num_attention_heads": 16,
+            "word_embed_proj_dim": 512, "max_position_embeddings": 2048, "do_layer_norm_before": False}  # fmt: skip
+# Dense bf16 tensor-core peak of the H100/H200 SXM (NVIDIA H100 and H200 datasheets), no sparsity.
+PEAK_BF16_FLOPS = {"H100": 989e12, "H200": 989e12}
+
+
+def opt_350m(root: Path, out: Path) -> Path:
+    """OPT-350m's architecture with random weights and the mirrored OPT tokenizer, as a local model."""
+    from transformers import AutoTokenizer, OPTConfig, OPTForCausalLM
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(root / "tokenizers" / "opt")
+    config = OPTConfig(vocab_size=50272, pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+                       eos_token_id=tokenizer.eos_token_id, **OPT_350M)  # fmt: skip
+    OPTForCausalLM(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def mfu(figures: dict, model_dir: Path, max_length: int) -> dict:
+    """Model FLOPs utilisation of the SFT runs against the GPU's dense bf16 peak.
+
+    Per trained token: forward = 2·N (N = weights in matrix products, LM head included) + 4·L·d·T
+    for attention scores and values at context T (taken as half of ``max_length``, the mean
+    position of a full sequence); backward = the same again, because LoRA leaves the base weights
+    frozen and only activation gradients flow (its own weight gradients are under 1 %). The common
+    6·N convention (full fine-tuning) is reported as well, for comparison with published MFUs."""
     if not torch.cuda.is_available():
         return {"gpu_mfu": "not run: no CUDA device in this run"}
-    return {"gpu_mfu": "not implemented in this script version"}
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    config = AutoConfig.from_pretrained(model_dir)
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config)
+    matmul_params = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+    attention = 4 * config.num_hidden_layers * config.hidden_size * (max_length / 2)
+    per_token, per_token_6n = 2 * (2 * matmul_params + attention), 6 * matmul_params + 2 * attention
+    name = torch.cuda.get_device_name()
+    peak = next((v for k, v in PEAK_BF16_FLOPS.items() if k in name), None)
+    out = {"gpu": name, "gpu_matmul_params": matmul_params, "gpu_flops_per_token": per_token}
+    for who in ("ours", "trl"):
+        rate = figures.get(f"sft_tokens_per_s_{who}")
+        if rate and peak:
+            out[f"gpu_mfu_{who}"] = rate * per_token / peak
+            out[f"gpu_mfu_6n_{who}"] = rate * per_token_6n / peak
+    return out
 
 
 def main() -> None:
@@ -204,33 +251,44 @@ def main() -> None:
     parser.add_argument("--sft-rounds", type=int, default=2)
     parser.add_argument("--precision", choices=["bf16", "fp32"], default="bf16", help="training precision, ours and TRL alike")
     parser.add_argument("--parts", default="sft,rm,ppo", help="comma-separated subset of sft,rm,ppo (ppo needs rm)")
+    parser.add_argument("--arch", choices=["smollm2", "opt-350m"], default="smollm2",
+                        help="smollm2: the mirrored SmolLM2-135M-Instruct; opt-350m: OPT-350m's architecture, random weights")
+    parser.add_argument("--batch-size", type=int, default=8, help="SFT and reward-model pairs per step")
+    parser.add_argument("--sft-epochs", type=int, default=1, help="epochs per SFT round (ours and TRL alike)")
     cli = parser.parse_args()
     torch.set_num_threads(cli.threads)
     root = mirror()
     (pairs, sft_splits), (prefs, pref_splits), customers = load_tables(root)
+    workdir = Path(tempfile.mkdtemp(prefix="llm-bench-"))
+    if cli.arch == "opt-350m":
+        source, model_name = str(opt_350m(root, workdir / "opt-350m")), "OPT-350m architecture (random weights)"
+    else:
+        source = str(root / "models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf")
+        model_name = "SmolLM2-135M-Instruct (mirror GGUF, dequantised fp32)"
     config = LLMConfig.model_validate({
-        "model": {"source": str(root / "models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf"), "max_length": cli.max_length},
-        "sft": {"lora": LORA, "batch_size": 8, "learning_rate": 2e-4, "max_train_pairs": cli.sft_pairs},
-        "reward": {"lora": LORA, "batch_size": 8, "learning_rate": 1e-4, "max_train_pairs": cli.rm_train_pairs,
+        "model": {"source": source, "max_length": cli.max_length},
+        "sft": {"lora": LORA, "batch_size": cli.batch_size, "learning_rate": 2e-4, "max_train_pairs": cli.sft_pairs, "epochs": cli.sft_epochs},
+        "reward": {"lora": LORA, "batch_size": cli.batch_size, "learning_rate": 1e-4, "max_train_pairs": cli.rm_train_pairs,
                    "max_eval_pairs": cli.rm_eval_pairs, "micro_batch_size": 4},
         "ppo": {"lora": LORA, "steps": cli.ppo_steps, "rollouts_per_step": 8, "minibatch_size": 8, "ppo_epochs": 1,
                 "max_new_tokens": 32, "learning_rate": 1e-4},
         "autocast_bf16": cli.precision == "bf16",
     })  # fmt: skip
-    figures = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads {cli.threads}, {cli.precision}",
-               "date": time.strftime("%Y-%m-%d"), "model": "SmolLM2-135M-Instruct (mirror GGUF, dequantised fp32)"}  # fmt: skip
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
+    figures = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads {cli.threads}, {device}, {cli.precision}",
+               "date": time.strftime("%Y-%m-%d"), "model": model_name, "torch": torch.__version__}  # fmt: skip
     parts = set(cli.parts.split(","))
     if "sft" in parts:
         figures.update(bench_sft(config, pairs, sft_splits, cli.sft_rounds))
         print(f"SFT tokens/s ours {figures['sft_tokens_per_s_ours']:.0f}, TRL {figures['sft_tokens_per_s_trl']:.0f}, ratio {figures['sft_tokens_per_s_ratio']:.2f}", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        if "rm" in parts:
-            figures.update(bench_reward(config, prefs, pref_splits, Path(tmp)))
-            print(f"RM held-out accuracy {figures['rm_eval_accuracy']:.3f} (length baseline {figures['rm_length_baseline_accuracy']:.3f})", flush=True)
-        if "ppo" in parts:
-            figures.update(bench_ppo(config, customers, Path(tmp)))
-            print(f"PPO s/step ours {figures['ppo_seconds_per_step_ours']:.1f}, TRL RLOO {figures['ppo_seconds_per_step_trl_rloo']:.1f}", flush=True)
-    figures.update(bench_gpu())
+        figures.update(mfu(figures, Path(source), cli.max_length) if cli.arch == "opt-350m" else {})
+    if "rm" in parts:
+        figures.update(bench_reward(config, prefs, pref_splits, workdir / "reward"))
+        print(f"RM held-out accuracy {figures['rm_eval_accuracy']:.3f} (length baseline {figures['rm_length_baseline_accuracy']:.3f})", flush=True)
+    if "ppo" in parts:
+        figures.update(bench_ppo(config, customers, workdir / "reward"))
+        print(f"PPO s/step ours {figures['ppo_seconds_per_step_ours']:.1f}, TRL RLOO {figures['ppo_seconds_per_step_trl_rloo']:.1f}", flush=True)
+    shutil.rmtree(workdir, ignore_errors=True)
     print(json.dumps(figures))
 
 
