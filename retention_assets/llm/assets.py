@@ -11,9 +11,11 @@ import dagster as dg
 import pandas as pd
 
 from resources.compute import ComputeResource
-from resources.storage.artifacts import ArtifactRef
+from resources.storage.artifacts import ArtifactRef, ArtifactStore
 from resources.storage.io_managers import ArtifactStoreResource
+from retention_assets.llm.prompts import RISK
 from retention_assets.settings import ExperimentResource
+from retention_assets.tabular.scorer import load_scorer
 
 GROUP = "llm"
 PLOTS = {"loss_curve", "curves"}  # Markdown images
@@ -90,6 +92,13 @@ def reward_model(context: dg.AssetExecutionContext, experiment: ExperimentResour
     )  # fmt: skip
 
 
+def scored_customers(store: ArtifactStore, customers: pd.DataFrame, risk_ref: ArtifactRef) -> pd.DataFrame:
+    """``customers`` with risk_model's calibrated P(churn) as ``churn_risk``, which the prompts
+    state as a band and sample by. Scored here: XGBoost on a few thousand rows takes well under a
+    second, and the step then needs no tabular model."""
+    return customers.assign(**{RISK: load_scorer(store, risk_ref).predict_proba(customers)})
+
+
 @dg.asset(
     group_name=GROUP,
     kinds={"pytorch", "peft"},
@@ -97,11 +106,13 @@ def reward_model(context: dg.AssetExecutionContext, experiment: ExperimentResour
 )
 def ppo_text_policy(context: dg.AssetExecutionContext, experiment: ExperimentResource, artifact_store: ArtifactStoreResource,
                     compute: ComputeResource, sft_model: ArtifactRef, reward_model: ArtifactRef,
-                    telco_customers: pd.DataFrame, customer_splits: pd.DataFrame):
+                    telco_customers: pd.DataFrame, customer_splits: pd.DataFrame, risk_model: ArtifactRef):
     """Retention-message policy: PPO from the SFT model against the reward model, KL-controlled,
-    gated by the message rules."""
+    gated by the message rules. Prompts are real customers, drawn and described by risk_model's
+    churn risk."""
+    customers = scored_customers(artifact_store.get(), telco_customers, risk_model)
     result = _run(context, "ppo_text_policy", "retention_assets.llm.message_policy", experiment, artifact_store, compute,
-                  {"telco_customers": telco_customers, "customer_splits": customer_splits},
+                  {"telco_customers": customers, "customer_splits": customer_splits},
                   {"sft_model": sft_model, "reward_model": reward_model})  # fmt: skip
     yield dg.Output(result.artifact, metadata=_metadata(result))
     yield from result.check_results  # messages_follow_rules, decided by the step on held-out customers

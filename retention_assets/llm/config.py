@@ -1,4 +1,4 @@
-"""Experiment-config section for the `llm` domain: base model, LoRA, SFT, reward model, PPO, rules.
+"""Experiment-config section for the `llm` domain: base model, LoRA, SFT, reward model, PPO, scenarios, rules.
 
 Every number the three training steps use lives here, so a step's behaviour is fully described
 by the YAML and the params a step receives are ``LLMConfig.model_dump()`` (plain JSON).
@@ -124,6 +124,45 @@ DEFAULT_OFFERS = [
 ]
 
 
+class RiskBand(StrictModel):
+    # How the prompt states the risk, e.g. "high risk of leaving"; never the figure itself.
+    label: str = Field(min_length=1)
+    # risk_model's calibrated P(churn) from which this band applies.
+    min_risk: float = Field(ge=0, le=1)
+
+
+# The telco churn rate is 26.5%: "moderate" starts a little below it, "high" where leaving is
+# likelier than staying.
+DEFAULT_RISK_BANDS = [
+    RiskBand(label="high risk of leaving", min_risk=0.5),
+    RiskBand(label="moderate risk of leaving", min_risk=0.2),
+    RiskBand(label="low risk of leaving", min_risk=0.0),
+]
+
+
+class ScenarioSettings(StrictModel):
+    """How a scenario uses the customer's churn risk (risk_model's score, column ``churn_risk``)."""
+
+    risk_bands: list[RiskBand] = Field(DEFAULT_RISK_BANDS, min_length=1)
+    # Customers are drawn with probability proportional to churn_risk ** risk_weight_power
+    # (0: uniformly). Weighting rather than a risk floor favours the customers a message is for
+    # while every band still reaches the policy, so it learns to write for each one.
+    risk_weight_power: float = Field(1.0, ge=0)
+
+    @model_validator(mode="after")
+    def _bands_cover_every_risk(self) -> "ScenarioSettings":
+        floors = [band.min_risk for band in self.risk_bands]
+        if 0.0 not in floors:
+            raise ValueError("risk_bands: one band must have min_risk 0, so every customer gets a band")
+        if len(set(floors)) != len(floors):
+            raise ValueError(f"risk_bands: min_risk values must be distinct, got {floors}")
+        return self
+
+    def band(self, risk: float) -> str:
+        """The label of the highest band whose ``min_risk`` ``risk`` reaches."""
+        return max((b for b in self.risk_bands if risk >= b.min_risk), key=lambda b: b.min_risk).label
+
+
 class RulesSettings(StrictModel):
     """What a retention message may not do; the asset check fails above ``max_violation_rate``."""
 
@@ -132,7 +171,8 @@ class RulesSettings(StrictModel):
         "guarantee", "act now", "last chance", "risk-free", "you will regret", "final warning",
     ]  # fmt: skip
     # Customer fields whose values must never be echoed back (personal data).
-    personal_fields: list[str] = ["customerID", "TotalCharges", "MonthlyCharges", "PaymentMethod"]
+    # churn_risk is matched as the figure (0.73, 73%, 73 percent); see rules.risk_echoed.
+    personal_fields: list[str] = ["customerID", "TotalCharges", "MonthlyCharges", "PaymentMethod", "churn_risk"]
     max_violation_rate: float = Field(0.2, ge=0, le=1)
     # Messages generated for the gate (from held-out customers).
     probe_customers: int = Field(16, ge=1)
@@ -144,6 +184,7 @@ class LLMConfig(StrictModel):
     reward: RewardSettings = RewardSettings()
     ppo: PPOSettings = PPOSettings()
     offers: list[Offer] = Field(DEFAULT_OFFERS, min_length=1)
+    scenarios: ScenarioSettings = ScenarioSettings()
     rules: RulesSettings = RulesSettings()
     # Torch intra-op threads for a step (0: torch's default).
     torch_threads: int = Field(0, ge=0)

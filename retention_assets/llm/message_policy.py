@@ -28,7 +28,7 @@ CURVES = ["score", "kl", "beta", "entropy", "response_length", "clip_frac"]
 
 
 def probe_scenarios(customers: pd.DataFrame, config: LLMConfig) -> list[prompts.Scenario]:
-    return prompts.scenarios(customers, config.offers, config.rules.probe_customers, seed=config.ppo.seed + 10_000)
+    return prompts.scenarios(customers, config.offers, config.scenarios, config.rules.probe_customers, seed=config.ppo.seed + 10_000)
 
 
 def write_messages(lm, tokenizer, scenarios: list[prompts.Scenario], config: LLMConfig) -> list[str]:
@@ -82,7 +82,9 @@ def validate_policy(directory: Path, config: LLMConfig) -> None:
 
 
 def run_ppo(config: LLMConfig, sft_dir: Path, reward_dir: Path, customers: pd.DataFrame, splits: pd.DataFrame | None, out_dir: Path, log=lambda *_: None) -> tuple[dict, list[dict]]:
-    """Train, write the gate's messages, save the checkpoint; returns (metrics, per-step history)."""
+    """Train, write the gate's messages, save the checkpoint; returns (metrics, per-step history).
+    ``customers`` is telco_customers with risk_model's score as ``churn_risk``."""
+    prompts.check_customers(customers)  # before minutes of model loading
     tokenizer = models.load_tokenizer(config.model)
     policy_lm = models.load_sft_model(config.model, tokenizer, sft_dir)
     reward_model, reward_tokenizer, _ = reward.load_reward(reward_dir, config)
@@ -90,7 +92,7 @@ def run_ppo(config: LLMConfig, sft_dir: Path, reward_dir: Path, customers: pd.Da
     trainer = PPOTrainer(config, policy_lm, tokenizer, score)
     train_customers, held_out = prompts.split_customers(customers, splits)
     n = config.ppo.rollouts_per_step
-    history = train_ppo(trainer, lambda step: prompts.scenarios(train_customers, config.offers, n, seed=config.ppo.seed + step + 1), log)
+    history = train_ppo(trainer, lambda step: prompts.scenarios(train_customers, config.offers, config.scenarios, n, seed=config.ppo.seed + step + 1), log)
     probes = probe_scenarios(held_out, config)
     with torch.no_grad():
         messages = write_messages(trainer.policy.lm, tokenizer, probes, config)

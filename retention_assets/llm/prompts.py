@@ -1,4 +1,9 @@
-"""Retention scenarios for the message policy: one real customer and one offer per prompt."""
+"""Retention scenarios for the message policy: one real customer and one offer per prompt.
+
+The customer table carries ``churn_risk``, risk_model's calibrated P(churn): the prompt states it
+as a band (``ScenarioSettings.risk_bands``), never as the figure, and customers are drawn weighted
+by it, so the policy mostly writes for the customers a retention message is for.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ import numpy as np
 import pandas as pd
 
 from retention_assets.data import telco
-from retention_assets.llm.config import Offer
+from retention_assets.llm.config import Offer, ScenarioSettings
 
-NEEDED = ["customerID", "tenure", "Contract", "InternetService", "MonthlyCharges", "PaymentMethod", "StreamingTV", "TechSupport"]
+RISK = "churn_risk"
+NEEDED = ["customerID", "tenure", "Contract", "InternetService", "MonthlyCharges", "PaymentMethod", "StreamingTV", "TechSupport", RISK]
 
 
 @dataclass(frozen=True)
@@ -20,7 +26,7 @@ class Scenario:
     prompt: str
 
 
-def describe(customer: dict, offer: Offer) -> str:
+def describe(customer: dict, offer: Offer, settings: ScenarioSettings) -> str:
     services = [name for name, col in (("streaming TV", "StreamingTV"), ("tech support", "TechSupport")) if customer[col] == "Yes"]
     internet = "no internet" if customer["InternetService"] == "No" else f"{customer['InternetService']} internet"
     extras = f" and {' and '.join(services)}" if services else ""
@@ -29,21 +35,38 @@ def describe(customer: dict, offer: Offer) -> str:
         f"The customer has been with us for {int(customer['tenure'])} months on a "
         f"{customer['Contract'].lower()} contract, with {internet}{extras}, paying "
         f"${customer['MonthlyCharges']:.2f} a month by {customer['PaymentMethod'].lower()}. "
+        f"They are at {settings.band(customer[RISK])}; do not mention it. "
         "Do not repeat their billing details."
     )
 
 
-def scenarios(customers: pd.DataFrame, offers: list[Offer], n: int, seed: int) -> list[Scenario]:
-    """``n`` scenarios: customers sampled without replacement (seeded), offers assigned in turn."""
+def check_customers(customers: pd.DataFrame) -> None:
+    """The columns a prompt reads, and a churn risk in [0, 1] for every customer."""
     missing = sorted(set(NEEDED) - set(customers.columns))
     if missing:
-        raise ValueError(f"telco_customers: missing column(s) {missing}")
+        raise ValueError(f"telco_customers: missing column(s) {missing} ({RISK!r} is risk_model's calibrated P(churn))")
+    risk = customers[RISK]
+    if not pd.api.types.is_numeric_dtype(risk):
+        raise ValueError(f"telco_customers: column {RISK!r} must be numeric, got dtype {risk.dtype}")
+    bad = risk[~risk.between(0, 1)]  # NaN fails too
+    if len(bad):
+        raise ValueError(f"telco_customers: column {RISK!r} must be a probability in [0, 1]; {len(bad)} row(s) are not, e.g. {bad.iloc[0]!r}")
+
+
+def scenarios(customers: pd.DataFrame, offers: list[Offer], settings: ScenarioSettings, n: int, seed: int) -> list[Scenario]:
+    """``n`` scenarios: customers sampled (seeded) without replacement, weighted by churn risk
+    (``settings.risk_weight_power``); offers assigned in turn."""
+    check_customers(customers)
     if customers.empty:
         raise ValueError("telco_customers: no customers to build prompts from")
+    weights = customers[RISK].to_numpy(dtype=np.float64) ** settings.risk_weight_power
+    if not weights.sum() > 0:
+        raise ValueError(f"telco_customers: every {RISK!r} is 0, so no customer can be drawn by risk")
     rng = np.random.default_rng(seed)
-    rows = customers.iloc[rng.choice(len(customers), size=n, replace=n > len(customers))]
+    drawable = np.count_nonzero(weights)
+    rows = customers.iloc[rng.choice(len(customers), size=n, replace=n > drawable, p=weights / weights.sum())]
     return [
-        Scenario(customer=row, offer=offers[i % len(offers)], prompt=describe(row, offers[i % len(offers)]))
+        Scenario(customer=row, offer=offers[i % len(offers)], prompt=describe(row, offers[i % len(offers)], settings))
         for i, row in enumerate(rows[NEEDED].to_dict("records"))
     ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from retention_assets.llm.config import RulesSettings
-from retention_assets.llm.prompts import Scenario
+from retention_assets.llm.prompts import RISK, Scenario
 
 PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*(?:%|percent\b)", re.IGNORECASE)
 MONEY_OFF = re.compile(r"\$\s*\d+(?:\.\d+)?\s*off\b", re.IGNORECASE)
@@ -20,6 +20,14 @@ def _personal_values(value) -> set[str]:
     return {text.lower()} if len(text) >= 4 else set()
 
 
+def risk_echoed(message: str, risk: float, offered: int | None) -> bool:
+    """The churn-risk figure as a probability (0.73) or a percentage (73%, 73 percent). The
+    offer's own percentage does not count: the message is meant to state it."""
+    percents = {round(float(p)) for p in PERCENT.findall(message)} - {offered}
+    as_probability = re.compile(rf"(?<![\d.]){re.escape(f'{risk:.2f}')}(?!\d)")
+    return round(100 * risk) in percents or as_probability.search(message) is not None
+
+
 def violations(message: str, scenario: Scenario, rules: RulesSettings) -> list[str]:
     """Names of the rules ``message`` breaks (empty when it passes)."""
     broken = []
@@ -28,7 +36,11 @@ def violations(message: str, scenario: Scenario, rules: RulesSettings) -> list[s
     if any(float(p) != offered for p in PERCENT.findall(message)) or MONEY_OFF.search(message):
         broken.append("other_discount")
     for field in rules.personal_fields:
-        if field in scenario.customer and any(v in lowered for v in _personal_values(scenario.customer[field])):
+        if field not in scenario.customer:
+            continue
+        value = scenario.customer[field]
+        echoed = risk_echoed(message, value, offered) if field == RISK else any(v in lowered for v in _personal_values(value))
+        if echoed:
             broken.append(f"echoes_{field}")
     if len(message.split()) > rules.max_words:
         broken.append("too_long")

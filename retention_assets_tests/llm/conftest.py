@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from retention_assets.data import oasst1, preferences
+from retention_assets.data import oasst1, preferences, telco
 from retention_assets.data.splits import group_split, stratified_split
 from retention_assets.llm.config import LLMConfig
 
@@ -68,3 +68,13 @@ def preference_tables(mirror) -> tuple[pd.DataFrame, pd.DataFrame]:
         frames.append(preferences.parse_hh_rlhf(path.read_bytes(), str(path), f"hh-rlhf/{subset}"))
     pairs = pd.concat(frames, ignore_index=True)
     return pairs, stratified_split(pairs["pair_id"], pairs["source"], FRACTIONS, 42)
+
+
+@pytest.fixture(scope="session")
+def risk_customers(mirror) -> pd.DataFrame:
+    """The real telco customers with ``churn_risk``: the observed churn rate of each customer's
+    contract type (about 0.43, 0.11, 0.03), a coarse but calibrated stand-in for risk_model's
+    score where a test trains no tabular model."""
+    path = mirror / "telco" / "WA_Fn-UseC_-Telco-Customer-Churn.csv"
+    customers, _ = telco.parse_telco(path.read_bytes(), str(path))
+    return customers.assign(churn_risk=customers.groupby("Contract")[telco.LABEL].transform("mean"))

@@ -61,7 +61,7 @@ def test_a_checkpoint_of_another_kind_is_refused(reward_checkpoint):
         sft.load_sft(out, config)
 
 
-CUSTOMER = {"customerID": "7590-VHVEG", "tenure": 5, "MonthlyCharges": 70.35, "PaymentMethod": "Electronic check"}
+CUSTOMER = {"customerID": "7590-VHVEG", "tenure": 5, "MonthlyCharges": 70.35, "PaymentMethod": "Electronic check", "churn_risk": 0.734}
 OFFER = Offer(name="a 20% discount", discount_percent=20, keywords=["20%"])
 
 
@@ -75,12 +75,20 @@ OFFER = Offer(name="a 20% discount", discount_percent=20, keywords=["20%"])
         ("Dear 7590-VHVEG, here is 20% off.", ["echoes_customerID"]),
         ("Paying by electronic check? Get 20% off.", ["echoes_PaymentMethod"]),
         ("Act now: 20% off is your last chance!", ["banned_phrase"]),
+        ("Our model gives you a 0.73 chance of leaving, so here is 20% off.", ["echoes_churn_risk"]),
+        ("You are 73% likely to leave: take 20% off.", ["other_discount", "echoes_churn_risk"]),
+        ("Your 20% off starts on the 73rd day at 10.73 am.", []),
         ("word " * 121, ["too_long"]),
     ],
 )
 def test_rules_catch_each_violation(message, broken):
     scenario = Scenario(customer=CUSTOMER, offer=OFFER, prompt="")
     assert rules.violations(message, scenario, RulesSettings()) == broken
+
+
+def test_the_offered_percentage_is_not_a_risk_echo():
+    scenario = Scenario(customer={**CUSTOMER, "churn_risk": 0.2}, offer=OFFER, prompt="")
+    assert rules.violations("Enjoy 20% off your next three bills.", scenario, RulesSettings()) == []
 
 
 def test_violation_rate_counts_messages_not_rules():

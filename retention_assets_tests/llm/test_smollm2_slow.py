@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from retention_assets.data import telco
 from retention_assets.llm import message_policy, reward, sft
 from retention_assets.llm.config import LLMConfig
 
@@ -14,10 +13,10 @@ ENGLISH = {"you", "your", "we", "the", "a", "to", "and", "for", "our", "with", "
 
 
 @pytest.mark.slow
-def test_smollm2_pipeline_writes_english_messages_that_mention_the_offer(mirror, sft_tables, preference_tables, tmp_path):
+def test_smollm2_pipeline_writes_english_messages_that_mention_the_offer(mirror, sft_tables, preference_tables, risk_customers, tmp_path):
     lora = {"r": 8, "alpha": 16, "dropout": 0.0}
     config = LLMConfig.model_validate({
-        "model": {"source": str(mirror / "models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf"), "max_length": 128},
+        "model": {"source": str(mirror / "models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf"), "max_length": 144},
         "sft": {"lora": lora, "batch_size": 4, "max_steps": 3, "max_train_pairs": 32, "max_eval_pairs": 8},
         "reward": {"lora": lora, "batch_size": 4, "max_steps": 3, "max_train_pairs": 32, "max_eval_pairs": 8},
         "ppo": {"lora": lora, "steps": 2, "rollouts_per_step": 4, "minibatch_size": 4, "ppo_epochs": 2,
@@ -27,9 +26,7 @@ def test_smollm2_pipeline_writes_english_messages_that_mention_the_offer(mirror,
     sft_metrics = sft.train_sft(config, *sft_tables, tmp_path / "sft")
     sft.validate_sft(tmp_path / "sft", config)
     reward.train_reward(config, *preference_tables, tmp_path / "reward")
-    path = mirror / "telco" / "WA_Fn-UseC_-Telco-Customer-Churn.csv"
-    customers, _ = telco.parse_telco(path.read_bytes(), str(path))
-    metrics, history = message_policy.run_ppo(config, tmp_path / "sft", tmp_path / "reward", customers, None, tmp_path / "ppo")
+    metrics, history = message_policy.run_ppo(config, tmp_path / "sft", tmp_path / "reward", risk_customers, None, tmp_path / "ppo")
     message_policy.validate_policy(tmp_path / "ppo", config)
 
     assert sft_metrics["eval_loss_after"] < sft_metrics["eval_loss_before"]

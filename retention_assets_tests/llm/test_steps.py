@@ -1,5 +1,6 @@
 """The three assets through the real compute resource: each step runs as ``python -m`` in a
-subprocess over Dagster Pipes, on the tiny OPT, and reports its documented metadata."""
+subprocess over Dagster Pipes, on the tiny OPT, and reports its documented metadata. The PPO
+prompts are scored by a real risk_model, trained and published in the same run."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from retention_assets.llm import message_policy, reward, sft
 from retention_assets.llm.assets import assets as llm_assets
 from retention_assets.profiles import build_resources
 from retention_assets.settings import load_config
+from retention_assets.tabular.assets import assets as tabular_assets
 from retention_assets_tests.llm.conftest import FRACTIONS
 from retention_assets_tests.llm.test_training import planted
 from resources.storage.artifacts import ArtifactStore
@@ -63,8 +65,9 @@ def test_llm_assets_materialize_through_pipes_with_documented_metadata(
     resources = build_resources(load_config(config_file), str(config_file))
 
     result = dg.materialize(
-        [*data_assets, *llm_assets], selection=[a.key for a in llm_assets], resources=resources
-    )
+        [*data_assets, *tabular_assets, *llm_assets], selection=[dg.AssetKey("risk_model"), *(a.key for a in llm_assets)],
+        resources=resources,
+    )  # fmt: skip
 
     assert result.success
     for asset, module in [("sft_model", sft), ("reward_model", reward), ("ppo_text_policy", message_policy)]:
@@ -82,6 +85,8 @@ def test_llm_assets_materialize_through_pipes_with_documented_metadata(
     ppo_meta = result.asset_materializations_for_node("ppo_text_policy")[0].metadata
     assert len(ppo_meta["history"].value) == 2
     assert 0 <= ppo_meta["violation_rate"].value <= 1
+    # The step got risk_model's scores: every prompt names a risk band.
+    assert all(" risk of leaving; " in m["prompt"] for m in ppo_meta["sample_messages"].value)
     # No step input is left behind in storage.
     assert not open_store(str(root)).list("step_inputs")
 
