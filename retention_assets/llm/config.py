@@ -28,6 +28,9 @@ class LoraSettings(StrictModel):
     dropout: float = Field(0.05, ge=0, lt=1)
     # None: peft's default per architecture (OPT, Llama: q_proj, v_proj).
     target_modules: list[str] | None = None
+    # Adapt only the top N transformer layers (None: all). Backward then stops at the lowest
+    # adapted layer, so a step costs roughly a forward plus N/L of a backward.
+    top_layers: int | None = Field(None, ge=1)
 
 
 class SFTSettings(StrictModel):

@@ -115,16 +115,23 @@ def load_sequence_classifier(model: ModelSource, tokenizer) -> torch.nn.Module:
     return clf.to(device())
 
 
-def lora_config(settings: LoraSettings, task: TaskType) -> LoraConfig:
+def lora_config(settings: LoraSettings, task: TaskType, num_layers: int | None = None) -> LoraConfig:
+    """peft's config; ``num_layers`` (the model's depth) is needed when ``settings.top_layers`` is set."""
+    layers = None
+    if settings.top_layers is not None:
+        if num_layers is None:
+            raise ValueError("lora.top_layers needs the model's number of layers")
+        layers = list(range(max(num_layers - settings.top_layers, 0), num_layers))
     # For SEQ_CLS peft adds the score head to modules_to_save, so it is trained and saved in full.
     return LoraConfig(
-        task_type=task, r=settings.r, lora_alpha=settings.alpha,
-        lora_dropout=settings.dropout, target_modules=settings.target_modules,
+        task_type=task, r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
+        target_modules=settings.target_modules, layers_to_transform=layers,
     )  # fmt: skip
 
 
 def with_lora(model: torch.nn.Module, settings: LoraSettings, task: TaskType) -> PeftModel:
-    return get_peft_model(model, lora_config(settings, task))
+    depth = model.config.get_text_config().num_hidden_layers
+    return get_peft_model(model, lora_config(settings, task, depth))
 
 
 def load_sft_model(model: ModelSource, tokenizer, adapter_dir: Path) -> torch.nn.Module:

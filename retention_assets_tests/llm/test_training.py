@@ -66,6 +66,29 @@ def test_reward_micro_batches_accumulate_to_the_full_batch_gradient(tiny_config,
     torch.testing.assert_close(micro, whole, rtol=1e-4, atol=1e-6)
 
 
+def test_top_layers_adapts_only_the_top_layers_and_the_head_gets_its_own_rate(tiny_config, preference_tables):
+    """``lora.top_layers`` keeps LoRA (and so the backward pass) above the lower layers."""
+    from peft import TaskType
+
+    pairs, _ = preference_tables
+    tokenizer = models.load_tokenizer(tiny_config.model)
+    lora = tiny_config.reward.lora.model_copy(update={"top_layers": 1})  # the tiny OPT has 2 layers
+    model = models.with_lora(models.load_sequence_classifier(tiny_config.model, tokenizer), lora, TaskType.SEQ_CLS)
+    adapted = {name.split(".layers.")[1].split(".")[0] for name, _ in model.named_parameters() if "lora_" in name}
+    assert adapted == {"1"}
+    encoded = reward.encode_pairs(tokenizer, pairs.head(4), tiny_config.model.max_length)
+    reward.accumulate_gradients(model, encoded, tokenizer.pad_token_id, 4, bf16=False)
+    trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    assert all(p.grad is not None for p in trainable.values())
+    # lora_B starts at zero (so lora_A's first gradient is zero too); B and the head must move.
+    assert all(p.grad.abs().sum() > 0 for n, p in trainable.items() if "lora_B" in n or "modules_to_save" in n)
+    groups = reward.param_groups(model, 1e-4, 2e-3)
+    assert [g["lr"] for g in groups] == [1e-4, 2e-3]
+    assert sum(p.numel() for p in groups[1]["params"]) == model.config.word_embed_proj_dim  # the score head, no bias
+    with pytest.raises(ValueError, match="top_layers"):
+        models.lora_config(lora, TaskType.SEQ_CLS)
+
+
 @pytest.fixture(scope="module")
 def peaked_opt(mirror, tmp_path_factory):
     """A tiny OPT with large initial weights: a peaked next-token distribution (entropy about 2
