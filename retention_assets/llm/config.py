@@ -6,6 +6,8 @@ by the YAML and the params a step receives are ``LLMConfig.model_dump()`` (plain
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from resources.config import StrictModel
@@ -65,6 +67,10 @@ class RewardSettings(StrictModel):
     max_eval_pairs: int | None = Field(None, ge=1)
     # The reward-model anchor the issue gives for OPT-350m on HH-RLHF is 0.60-0.65 held-out accuracy.
     min_eval_accuracy: float = Field(0.5, ge=0, le=1)
+    # What a failed ``beats_length_baseline`` check does. block: an ERROR, and PPO is skipped;
+    # warn: a WARN shown in the UI, and PPO trains on this reward model anyway. For profiles whose
+    # budget leaves the reward model near chance, where the check's verdict is mostly noise.
+    gate: Literal["block", "warn"] = "block"
     seed: int = 0
 
 

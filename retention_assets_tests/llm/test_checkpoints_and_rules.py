@@ -101,3 +101,17 @@ def test_violation_rate_counts_messages_not_rules():
 def test_ppo_minibatches_must_divide_the_batch():
     with pytest.raises(ValueError, match="must be a multiple of minibatch_size"):
         LLMConfig.model_validate({"ppo": {"rollouts_per_step": 10, "minibatch_size": 4}})
+
+
+@pytest.mark.parametrize(("gate", "severity"), [("block", "ERROR"), ("warn", "WARN")])
+def test_length_baseline_gate_fails_at_the_configured_severity(gate, severity):
+    """Only an ERROR stops PPO downstream; a profile may choose to be warned instead."""
+    from retention_assets.llm.assets import length_baseline_check
+    from retention_assets.llm.config import RewardSettings
+
+    settings = RewardSettings(gate=gate, min_eval_accuracy=0.5)
+    losing = length_baseline_check({"eval_accuracy": 0.52, "length_baseline_accuracy": 0.53}, settings)
+    assert not losing.passed and losing.severity.value == severity
+    assert losing.metadata["gate"].value == gate
+    assert length_baseline_check({"eval_accuracy": 0.58, "length_baseline_accuracy": 0.53}, settings).passed
+    assert not length_baseline_check({"eval_accuracy": 0.45, "length_baseline_accuracy": 0.40}, settings).passed  # under the floor
