@@ -30,13 +30,16 @@ def describe(customer: dict, offer: Offer, settings: ScenarioSettings) -> str:
     services = [name for name, col in (("streaming TV", "StreamingTV"), ("tech support", "TechSupport")) if customer[col] == "Yes"]
     internet = "no internet" if customer["InternetService"] == "No" else f"{customer['InternetService']} internet"
     extras = f" and {' and '.join(services)}" if services else ""
+    # The customer first and the task last, with the offer in the first sentence asked for: with
+    # the task first, SmolLM2 continued the description instead of writing to the customer (0 of
+    # 9 greedy replies named the offer, against 5 of 9 this way).
     return (
-        f"Write a short, friendly message to a customer, offering {offer.name}. "
-        f"The customer has been with us for {int(customer['tenure'])} months on a "
+        f"Our customer has been with us for {int(customer['tenure'])} months on a "
         f"{customer['Contract'].lower()} contract, with {internet}{extras}, paying "
         f"${customer['MonthlyCharges']:.2f} a month by {customer['PaymentMethod'].lower()}. "
-        f"They are at {settings.band(customer[RISK])}; do not mention it. "
-        "Do not repeat their billing details."
+        f"They are at {settings.band(customer[RISK])}.\n\n"
+        f"Write two friendly sentences to this customer. The first sentence offers them {offer.name}. "
+        "Do not mention their risk of leaving or repeat their billing details."
     )
 
 

@@ -31,7 +31,7 @@ def test_scenarios_favour_high_risk_customers(risk_customers):
 def test_prompt_states_the_risk_band_not_the_figure(risk_customers, risk, band):
     customer = {**risk_customers.iloc[0].to_dict(), prompts.RISK: risk}
     prompt = prompts.describe(customer, CONFIG.offers[0], CONFIG.scenarios)
-    assert f"at {band} risk of leaving; do not mention it." in prompt
+    assert f"They are at {band} risk of leaving.\n" in prompt
     assert str(risk) not in prompt and f"{round(risk * 100)}%" not in prompt
 
 

@@ -32,12 +32,11 @@ def test_smollm2_pipeline_writes_english_messages_that_mention_the_offer(mirror,
     assert sft_metrics["eval_loss_after"] < sft_metrics["eval_loss_before"]
     assert len(history) == 2
     messages = [m["message"] for m in metrics["sample_messages"]]
-    print("\n".join(messages))
+    print("\n".join(messages), "\noffer_mention_rate", metrics["offer_mention_rate"])
     for message in messages:
         words = re.findall(r"[a-z']+", message.lower())
         assert len(words) >= 5, message
         assert len(ENGLISH & set(words)) >= 2, message
-    # After 3 SFT and 2 PPO steps on CPU, SmolLM2 names its own offer in 1 of the 4 greedy probe
-    # messages (the others name another offer or none). The goal is a majority; that needs a
-    # longer run than a test can afford, so the test holds the floor that was measured.
-    assert metrics["offer_mention_rate"] >= 0.25, messages
+    # A majority of the greedy probe messages name their own offer (3 of 4 when measured; the
+    # miss is the one-year contract, whose message names the contract but not the 10%).
+    assert metrics["offer_mention_rate"] > 0.5, messages

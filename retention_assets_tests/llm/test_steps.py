@@ -86,7 +86,7 @@ def test_llm_assets_materialize_through_pipes_with_documented_metadata(
     assert len(ppo_meta["history"].value) == 2
     assert 0 <= ppo_meta["violation_rate"].value <= 1
     # The step got risk_model's scores: every prompt names a risk band.
-    assert all(" risk of leaving; " in m["prompt"] for m in ppo_meta["sample_messages"].value)
+    assert all(" risk of leaving.\n" in m["prompt"] for m in ppo_meta["sample_messages"].value)
     # No step input is left behind in storage.
     assert not open_store(str(root)).list("step_inputs")
 
