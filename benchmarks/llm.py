@@ -188,10 +188,19 @@ def bench_ppo(config: LLMConfig, customers: pd.DataFrame, reward_dir: Path) -> d
         "ppo_generation_rollouts_per_s_ours": sum(h["rollouts_per_s"] for h in history) / len(history),
         "ppo_score_first_ours": history[0]["score"], "ppo_score_last_ours": history[-1]["score"],
         "ppo_kl_per_response_last_ours": history[-1]["kl"], "ppo_beta_last_ours": history[-1]["beta"],
-        "ppo_reward_first_trl_rloo": logs[0]["reward"] if logs else None,
-        "ppo_reward_last_trl_rloo": logs[-1]["reward"] if logs else None,
-        "ppo_kl_per_token_last_trl_rloo": logs[-1].get("kl") if logs else None,
+        **_gain_per_kl("ours", [h["score"] for h in history], [h["kl"] for h in history]),
+        # RLOO logs the mean per-token KL; times the mean completion length it is per response, like ours.
+        **_gain_per_kl("trl_rloo", [r["reward"] for r in logs], [r["kl"] * r["completions/mean_length"] for r in logs]),
     }  # fmt: skip
+
+
+def _gain_per_kl(who: str, scores: list[float], kls: list[float]) -> dict:
+    """Reward-model score gain (mean of the last third of steps minus the first third) and the KL
+    per response it cost (mean over the last third): the two trainers end at different KLs, so
+    the gain per nat puts them on one scale."""
+    k = max(1, len(scores) // 3)
+    gain, kl = sum(scores[-k:]) / k - sum(scores[:k]) / k, sum(kls[-k:]) / k
+    return {f"ppo_score_gain_{who}": gain, f"ppo_kl_per_response_{who}": kl, f"ppo_gain_per_nat_{who}": gain / kl if kl > 0 else None}
 
 
 # facebook/opt-350m's config.json: 24 layers, d_model 1024, FFN 4096, 16 heads, embeddings
@@ -248,8 +257,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sft-pairs", type=int, default=48)
-    parser.add_argument("--rm-train-pairs", type=int, default=256)
-    parser.add_argument("--rm-eval-pairs", type=int, default=200)
+    parser.add_argument("--rm-train-pairs", type=int, default=512)
+    parser.add_argument("--rm-eval-pairs", type=int, default=256)
     parser.add_argument("--ppo-steps", type=int, default=3)
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--sft-rounds", type=int, default=2)
@@ -272,7 +281,9 @@ def main() -> None:
     config = LLMConfig.model_validate({
         "model": {"source": source, "max_length": cli.max_length},
         "sft": {"lora": LORA, "batch_size": cli.batch_size, "learning_rate": 2e-4, "max_train_pairs": cli.sft_pairs, "epochs": cli.sft_epochs},
-        "reward": {"lora": LORA, "batch_size": cli.batch_size, "learning_rate": 1e-4, "max_train_pairs": cli.rm_train_pairs,
+        # The local profile's reward settings: LoRA on the top 10 layers, the score head at its own rate.
+        "reward": {"lora": {**LORA, "top_layers": 10}, "batch_size": cli.batch_size, "learning_rate": 3e-4,
+                   "head_learning_rate": 2e-3, "max_train_pairs": cli.rm_train_pairs,
                    "max_eval_pairs": cli.rm_eval_pairs, "micro_batch_size": 4},
         "ppo": {"lora": LORA, "steps": cli.ppo_steps, "rollouts_per_step": 8, "minibatch_size": 8, "ppo_epochs": 1,
                 "max_new_tokens": 32, "learning_rate": 1e-4},
