@@ -10,7 +10,7 @@
 2. PPO: our PPO vs TRL ``RLOOTrainer`` driven by the same reward model (trained here on HH),
    same prompts (real telco customers), rollouts per step, response length and LoRA; one
    update epoch per batch for both (RLOO's ``num_iterations=1``). Reports seconds per step,
-   rollouts/s end to end, and the reward at the first and last step.
+   rollouts/s end to end, and each one's score gain with the KL per response it cost.
 3. Reward model held-out pairwise accuracy on the mirrored HH test files (our seeded split:
    train on ``train``, measure on ``validation``) against the length-only baseline.
 4. ``--arch opt-350m``: the same benchmark on the OPT-350m architecture (random weights, the
