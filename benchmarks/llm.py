@@ -144,10 +144,8 @@ def bench_ppo(config: LLMConfig, customers: pd.DataFrame, reward_dir: Path) -> d
     tokenizer = models.load_tokenizer(config.model)
     rm, rm_tokenizer, _ = reward.load_reward(reward_dir, config)
     score = reward.scorer(rm, rm_tokenizer, config.model.max_length, s.minibatch_size)
-    # No risk_model is trained here: each customer's churn risk is the observed churn rate of their
-    # contract type, a coarse but calibrated P(churn), so prompts are drawn and banded as in the asset.
-    risk = customers.groupby("Contract")[telco.LABEL].transform("mean")
-    scenarios = prompts.scenarios(customers.assign(**{prompts.RISK: risk}), config.offers, config.scenarios,
+    # No risk_model is trained here: the contract type's churn rate stands in for its score.
+    scenarios = prompts.scenarios(prompts.with_contract_risk(customers), config.offers, config.scenarios,
                                   s.rollouts_per_step * s.steps, seed=s.seed)  # fmt: skip
     batches = [scenarios[i * s.rollouts_per_step : (i + 1) * s.rollouts_per_step] for i in range(s.steps)]
     # Ours.

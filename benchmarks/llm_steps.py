@@ -22,8 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import llm as bench  # noqa: E402  (benchmarks/llm.py: tables and the OPT-350m builder)
 
-from retention_assets.data import telco  # noqa: E402
-from retention_assets.llm import message_policy, models, reward, sft  # noqa: E402
+from retention_assets.llm import message_policy, models, prompts, reward, sft  # noqa: E402
 from retention_assets.llm.config import LLMConfig  # noqa: E402
 
 
@@ -33,8 +32,7 @@ def main() -> None:
     cli = parser.parse_args()
     root = bench.mirror()
     (pairs, sft_splits), (prefs, pref_splits), customers = bench.load_tables(root)
-    # No risk_model here: the contract type's observed churn rate stands in for it, as in llm.py.
-    customers = customers.assign(churn_risk=customers.groupby("Contract")[telco.LABEL].transform("mean"))
+    customers = prompts.with_contract_risk(customers)  # no risk_model here
     work = Path(tempfile.mkdtemp(prefix="llm-steps-"))
     source = bench.opt_350m(root, work / "model") if cli.arch == "opt-350m" else Path(cli.arch)
     lora = {"r": 8, "alpha": 16, "dropout": 0.0}

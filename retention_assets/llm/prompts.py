@@ -56,6 +56,13 @@ def check_customers(customers: pd.DataFrame) -> None:
         raise ValueError(f"telco_customers: column {RISK!r} must be a probability in [0, 1]; {len(bad)} row(s) are not, e.g. {bad.iloc[0]!r}")
 
 
+def with_contract_risk(customers: pd.DataFrame) -> pd.DataFrame:
+    """``customers`` with ``churn_risk`` set to the observed churn rate of their contract type: a
+    coarse but calibrated stand-in for risk_model's score, for benchmarks and tests that train no
+    tabular model."""
+    return customers.assign(**{RISK: customers.groupby("Contract")[telco.LABEL].transform("mean")})
+
+
 def scenarios(customers: pd.DataFrame, offers: list[Offer], settings: ScenarioSettings, n: int, seed: int) -> list[Scenario]:
     """``n`` scenarios: customers sampled (seeded) without replacement, weighted by churn risk
     (``settings.risk_weight_power``); offers assigned in turn."""

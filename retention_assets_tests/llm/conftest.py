@@ -10,6 +10,7 @@ import torch
 
 from retention_assets.data import oasst1, preferences, telco
 from retention_assets.data.splits import group_split, stratified_split
+from retention_assets.llm import prompts
 from retention_assets.llm.config import LLMConfig
 
 FRACTIONS = {"train": 0.6, "validation": 0.1, "calibration": 0.1, "test": 0.2}
@@ -72,9 +73,8 @@ def preference_tables(mirror) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @pytest.fixture(scope="session")
 def risk_customers(mirror) -> pd.DataFrame:
-    """The real telco customers with ``churn_risk``: the observed churn rate of each customer's
-    contract type (about 0.43, 0.11, 0.03), a coarse but calibrated stand-in for risk_model's
-    score where a test trains no tabular model."""
+    """The real telco customers with ``churn_risk``: each contract type's churn rate (about 0.43,
+    0.11, 0.03), where a test trains no tabular model."""
     path = mirror / "telco" / "WA_Fn-UseC_-Telco-Customer-Churn.csv"
     customers, _ = telco.parse_telco(path.read_bytes(), str(path))
-    return customers.assign(churn_risk=customers.groupby("Contract")[telco.LABEL].transform("mean"))
+    return prompts.with_contract_risk(customers)
